@@ -1,0 +1,268 @@
+"""Text → Lark parse tree, with every syntax error turned into a diagnostic.
+
+This module and :mod:`toolkit.lower` are the only ones that import Lark.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .diagnostics import Diagnostic, DiagnosticError, did_you_mean
+from .resources import grammar_file
+from .source import Source, Span
+
+#: At most this many syntax errors are reported for one file: past that they
+#: are mostly echoes of the first ones.
+MAX_SYNTAX_ERRORS = 10
+
+# Names for terminals as a drafter would say them.
+_TERMINAL_NAMES = {
+    "IDENT": "a name",
+    "STRING": "a quoted text",
+    "DATE": "a date (YYYY-MM-DD)",
+    "DATETIME": "a date and time (YYYY-MM-DDTHH:MM+05:30)",
+    "PROVREF": "a provision (such as `7` or `3(1A)(ii)`)",
+    "REGEX": "a regular expression between slashes",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
+    "DOT": "`.`",
+    "AT": "`@`",
+    "$END": "the end of the file",
+}
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment and where it stood; the formatter puts it back."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    tree: Tree[Token]
+    comments: tuple[Comment, ...]
+
+
+class _CommentSink:
+    # Lark binds lexer callbacks when the parser is built; the parser is built
+    # once, so the callback writes into whichever list the current parse set.
+    def __init__(self) -> None:
+        self.items: list[Token] = []
+
+    def __call__(self, token: Token) -> Token:
+        self.items.append(token)
+        return token
+
+
+_SINK = _CommentSink()
+
+
+@functools.cache
+def parser() -> Lark:
+    """The LALR parser, built once per process."""
+    return Lark.open(
+        str(grammar_file()),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        lexer_callbacks={"COMMENT": _SINK},
+        start=["start", "recover"],
+        cache=True,
+    )
+
+
+@functools.cache
+def keywords() -> dict[str, str]:
+    """Terminal name → keyword text, for every keyword of the language."""
+    out = {}
+    for term in parser().terminals:
+        pattern = term.pattern
+        if pattern.type == "str" and pattern.value.isidentifier():
+            out[term.name] = pattern.value
+    return out
+
+
+# A line that starts with one of these words starts a declaration or a
+# clause: after a syntax error, parsing resumes at the next such line.
+_SYNC = re.compile(
+    r"^[ \t]*(?:clause|section|topic|label|authority|instrument|define|lexicon|pattern"
+    r"|signal|period|include|policy)\b",
+    re.MULTILINE,
+)
+
+
+def parse_source(source: Source) -> ParseResult:
+    """Parse one file. Raises :class:`DiagnosticError` with every syntax error found."""
+    _SINK.items = []
+    try:
+        tree = parser().parse(source.text, start="start")
+    except UnexpectedInput as exc:
+        _SINK.items = []
+        raise DiagnosticError(_collect_errors(source, exc)) from None
+    comments = tuple(
+        Comment(str(tok), Span(source, tok.start_pos or 0, tok.end_pos or 0)) for tok in _SINK.items
+    )
+    _SINK.items = []
+    return ParseResult(tree, comments)
+
+
+def _collect_errors(source: Source, first: UnexpectedInput) -> list[Diagnostic]:
+    errors = [_diagnostic(source, first)]
+    text = source.text
+    while len(errors) < MAX_SYNTAX_ERRORS:
+        # Resume at the first declaration or clause that starts after the
+        # line of the last error. Blanking what came before (newlines kept)
+        # keeps every offset, line and column true.
+        last = errors[-1].span
+        after = text.find("\n", last.start if last else len(text))
+        if after < 0:
+            break
+        match = _SYNC.search(text, after)
+        if match is None:
+            break
+        blanked = re.sub(r"[^\n]", " ", text[: match.start()]) + text[match.start() :]
+        try:
+            parser().parse(blanked, start="recover")
+            break
+        except UnexpectedInput as exc:
+            diag = _diagnostic(source, exc)
+            if diag.span is not None and last is not None and diag.span.start <= last.start:
+                break
+            errors.append(diag)
+    _SINK.items = []
+    return errors
+
+
+def _eof(source: Source, message: str) -> Diagnostic:
+    end = len(source.text)
+    return Diagnostic("P103", message, Span(source, end, end))
+
+
+def _expected(names: set[str]) -> list[str]:
+    kws = keywords()
+    words = []
+    for name in sorted(names):
+        if name in kws:
+            words.append(f"`{kws[name]}`")
+        elif name in _TERMINAL_NAMES:
+            words.append(_TERMINAL_NAMES[name])
+        elif name.startswith("__ANON") or name.isupper():
+            continue
+        else:
+            words.append(name.lower())
+    return sorted(set(words))
+
+
+def _expected_text(names: set[str]) -> str:
+    words = _expected(names)
+    if not words:
+        return ""
+    if len(words) > 8:
+        return "; expected one of " + ", ".join(words[:8]) + ", …"
+    if len(words) == 1:
+        return "; expected " + words[0]
+    return "; expected one of " + ", ".join(words)
+
+
+def _diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            return _eof(
+                source,
+                "the file ended too early" + _expected_text(set(exc.expected)),
+            ).__class__(
+                "P103",
+                "the file ended too early" + _expected_text(set(exc.expected)),
+                Span(source, len(source.text), len(source.text)),
+                help=_eof_help(set(exc.expected)),
+            )
+        start = tok.start_pos or 0
+        end = tok.end_pos or start + len(str(tok))
+        shown = str(tok)
+        if len(shown) > 30:
+            shown = shown[:27] + "…"
+        kws = keywords()
+        expected_kw = [kws[n] for n in exc.expected if n in kws]
+        hint = did_you_mean(str(tok), expected_kw) if str(tok).isidentifier() else None
+        if hint is None and tok.type in kws and expected_kw:
+            hint = f"`{tok}` is a keyword and cannot be used as a name here"
+            if "IDENT" not in exc.expected:
+                hint = None
+        if hint is None:
+            hint = _contextual_hint(tok, set(exc.expected))
+        return Diagnostic(
+            "P101",
+            f"unexpected `{shown}`" + _expected_text(set(exc.expected)),
+            Span(source, start, end),
+            help=hint,
+        )
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream
+        char = source.text[pos] if pos < len(source.text) else ""
+        if char == '"':
+            return Diagnostic(
+                "P104",
+                "this text has no closing quote",
+                Span(source, pos, pos + 1),
+                help='end the text with `"`; write `\\"` for a quote inside it',
+            )
+        allowed = set(exc.allowed or ())
+        return Diagnostic(
+            "P102",
+            f"unexpected character `{char}`" + _expected_text(allowed),
+            Span(source, pos, pos + 1),
+            help=_char_hint(char),
+        )
+    if isinstance(exc, UnexpectedEOF):
+        return Diagnostic(
+            "P103",
+            "the file ended too early" + _expected_text(set(exc.expected)),
+            Span(source, len(source.text), len(source.text)),
+            help=_eof_help(set(exc.expected)),
+        )
+    return _eof(source, str(exc))  # pragma: no cover - lark raises only the above
+
+
+def _eof_help(expected: set[str]) -> str | None:
+    if "RBRACE" in expected:
+        return "a `{` was not closed: add the matching `}`"
+    return None
+
+
+def _contextual_hint(tok: Token, expected: set[str]) -> str | None:
+    if tok.type == "STRING" and "IDENT" in expected:
+        return "names are written without quotes"
+    if tok.type == "IDENT" and "STRING" in expected and "IDENT" not in expected:
+        return 'texts are written in double quotes: "…"'
+    if tok.type == "COLON":
+        return "`:` is used only inside example posts; elsewhere write the keyword and its value"
+    if tok.type == "DATE" and "DATETIME" in expected:
+        return None
+    return None
+
+
+def _char_hint(char: str) -> str | None:
+    if char in "“”":
+        return 'use straight quotes `"` around texts'
+    if char == "'":
+        return 'texts are written in double quotes: "…"'
+    if char in ";":
+        return "statements need no terminator; remove the `;`"
+    if char == "=":
+        return "write `is` to compare a field with a value, `means` to define a signal"
+    return None

@@ -1,0 +1,203 @@
+"""Files → one policy: read a policy and its includes, merge, read the header.
+
+Reading goes through a :class:`Reader`, so a policy can be loaded from the
+file system or from a git revision (for diffs) alike. Includes are resolved
+relative to the including file; a cycle is an error, and a file included
+twice by different routes is read once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import model as m
+from .diagnostics import Diagnostic, DiagnosticError, has_errors
+from .lower import LoweredFile, lower
+from .metadata import read_metadata
+from .source import Source, Span
+from .syntax import Comment, parse_source
+
+
+class Reader:
+    """Reads policy files by path; paths use `/` and are relative to a root or absolute."""
+
+    def read(self, path: str) -> str:
+        raise NotImplementedError
+
+    def display(self, path: str) -> str:
+        """How a path is shown in messages."""
+        return path
+
+
+class FileReader(Reader):
+    def read(self, path: str) -> str:
+        data = Path(path).read_bytes()
+        return data.decode("utf-8-sig")
+
+
+class CallableReader(Reader):
+    """A reader backed by a function (for git revisions and tests)."""
+
+    def __init__(self, fn: Callable[[str], str], prefix: str = ""):
+        self.fn = fn
+        self.prefix = prefix
+
+    def read(self, path: str) -> str:
+        return self.fn(path)
+
+    def display(self, path: str) -> str:
+        return f"{self.prefix}{path}"
+
+
+@dataclass
+class Loaded:
+    """The result of loading: a policy if there were no errors, and everything found."""
+
+    policy: m.Policy | None
+    diagnostics: list[Diagnostic]
+    sources: list[Source] = field(default_factory=list)
+    comments: dict[str, tuple[Comment, ...]] = field(default_factory=dict)
+    content_hash: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.policy is not None and not has_errors(self.diagnostics)
+
+
+def load_text(text: str, name: str = "<text>", reader: Reader | None = None) -> Loaded:
+    """Load a policy from text; includes are read through ``reader`` relative to ``name``."""
+    return _Loader(reader or FileReader()).load_main(name, text)
+
+
+def load_file(path: str | Path, reader: Reader | None = None) -> Loaded:
+    """Load a policy file and everything it includes."""
+    rd = reader or FileReader()
+    name = str(path)
+    try:
+        text = rd.read(name)
+    except UnicodeDecodeError as exc:
+        return Loaded(None, [Diagnostic("I502", f"`{rd.display(name)}` is not UTF-8 text: {exc.reason}")])
+    except OSError as exc:
+        return Loaded(None, [Diagnostic("I501", f"cannot read `{rd.display(name)}`: {exc.strerror or exc}")])
+    return _Loader(rd).load_main(name, text)
+
+
+class _Loader:
+    def __init__(self, reader: Reader):
+        self.reader = reader
+        self.diags: list[Diagnostic] = []
+        self.sources: list[Source] = []
+        self.comments: dict[str, tuple[Comment, ...]] = {}
+        self.done: set[str] = set()
+
+    def load_main(self, name: str, text: str) -> Loaded:
+        source = Source(self.reader.display(name), text)
+        lowered = self._parse(source)
+        if lowered is None:
+            return self._result(None)
+        self.done.add(posixpath.normpath(name))
+        items = self._expand(lowered, name, [posixpath.normpath(name)])
+        header = lowered.header
+        if header is None:
+            self.diags.append(
+                Diagnostic(
+                    "S224",
+                    "this file has no `policy` header",
+                    Span(source, 0, 0),
+                    help="start the file with `policy ID { title \"…\" }`; "
+                    "files that only hold shared declarations are included by a policy",
+                )
+            )
+            return self._result(None)
+        meta, meta_diags = read_metadata(header)
+        self.diags.extend(meta_diags)
+        policy = _assemble(header.id, meta, items, header.span)
+        return self._result(policy)
+
+    def _result(self, policy: m.Policy | None) -> Loaded:
+        digest = hashlib.sha256()
+        for src in self.sources:
+            # The hash covers what the policy says, not where it lies: file
+            # names are left out so a moved checkout hashes the same.
+            digest.update(hashlib.sha256(src.text.encode("utf-8")).digest())
+        return Loaded(
+            policy if not has_errors(self.diags) else None,
+            self.diags,
+            self.sources,
+            self.comments,
+            "sha256:" + digest.hexdigest(),
+        )
+
+    def _parse(self, source: Source) -> LoweredFile | None:
+        self.sources.append(source)
+        try:
+            result = parse_source(source)
+        except DiagnosticError as exc:
+            self.diags.extend(exc.diagnostics)
+            return None
+        self.comments[source.name] = result.comments
+        lowered = lower(result.tree, source)
+        self.diags.extend(lowered.diagnostics)
+        return lowered
+
+    def _expand(self, lowered: LoweredFile, name: str, stack: list[str]) -> list[object]:
+        out: list[object] = []
+        for item in lowered.items:
+            if not isinstance(item, m.Include):
+                out.append(item)
+                continue
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(name), item.path))
+            if target in stack:
+                chain = " → ".join(self.reader.display(p) for p in [*stack[stack.index(target):], target])
+                self.diags.append(
+                    Diagnostic("S211", f"`{item.path}` includes itself: {chain}", item.span,
+                               help="remove one of the includes in the cycle")
+                )
+                continue
+            if target in self.done:
+                continue
+            self.done.add(target)
+            try:
+                text = self.reader.read(target)
+            except (OSError, UnicodeDecodeError, KeyError) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                self.diags.append(
+                    Diagnostic("S212", f"cannot read included file `{item.path}`: {reason}", item.span,
+                               help=f"the path is relative to `{self.reader.display(name)}`")
+                )
+                continue
+            child = self._parse(Source(self.reader.display(target), text))
+            if child is None:
+                continue
+            if child.header is not None:
+                self.diags.append(
+                    Diagnostic("S220", f"included file `{item.path}` has a `policy` header", child.header.span,
+                               help="an included file holds shared declarations only; remove its header")
+                )
+            out.extend(self._expand(child, target, [*stack, target]))
+        return out
+
+
+def _assemble(policy_id: str, meta: m.Metadata, items: list[object], span: Span) -> m.Policy:
+    def of(kind: type) -> tuple:  # type: ignore[type-arg]
+        return tuple(i for i in items if isinstance(i, kind))
+
+    return m.Policy(
+        id=policy_id,
+        meta=meta,
+        topics=of(m.Topic),
+        labels=of(m.Label),
+        authorities=of(m.Authority),
+        instruments=of(m.Instrument),
+        terms=of(m.Term),
+        lexicons=of(m.Lexicon),
+        patterns=of(m.Pattern),
+        signals=of(m.Signal),
+        periods=of(m.Period),
+        sections=of(m.Section),
+        span=span,
+    )

@@ -1,0 +1,288 @@
+"""Posts: validating records against the post schema, and reading inputs.
+
+A record that breaks the schema yields :class:`Problem` values, never an
+exception: the checker reports it with its line number and goes on with
+the next record. Validation is hand-written over :mod:`toolkit.postschema`
+rather than run through a JSON Schema engine, because it sits on the
+checker's hot path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from .postschema import FIELDS, GROUPS, LIST_FIELDS
+
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What is wrong with a record: a code (R3xx), the field path, a message and a hint."""
+
+    code: str
+    path: str
+    message: str
+    help: str | None = None
+
+
+def _suggest(name: str, options: Iterable[str]) -> str | None:
+    from .diagnostics import did_you_mean
+
+    return did_you_mean(name, options)
+
+
+def parse_datetime(value: str) -> dt.datetime | None:
+    """An ISO 8601 date-time with an offset, or None."""
+    if not _DATETIME.match(value):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+_TOP_LEAVES = {p: ft for p, ft in FIELDS.items() if "." not in p}
+_GROUP_LEAVES = {
+    g: {p.split(".", 1)[1]: ft for p, ft in FIELDS.items() if p.startswith(g + ".")} for g in GROUPS
+}
+
+
+def validate(record: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Check a decoded JSON value against the post schema.
+
+    Returns the post with defaults filled in and ``posted_at`` as a UTC
+    timestamp under the key ``_ts`` (None when absent), or None with the
+    problems found.
+    """
+    if not isinstance(record, dict):
+        return None, [Problem("R302", "", f"a post is a JSON object, not {_json_type(record)}")]
+    problems: list[Problem] = []
+    post: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in _TOP_LEAVES:
+            if key in LIST_FIELDS:
+                _check_list(key, value, problems)
+            else:
+                _check_leaf(key, _TOP_LEAVES[key], value, problems)
+            post[key] = value
+        elif key in GROUPS:
+            is_list = GROUPS[key][1]
+            if is_list:
+                if not isinstance(value, list):
+                    problems.append(Problem("R304", key, f"`{key}` must be a list, not {_json_type(value)}"))
+                    continue
+                items = []
+                for i, item in enumerate(value):
+                    items.append(_check_group(key, f"{key}[{i}]", item, problems))
+                post[key] = items
+            else:
+                post[key] = _check_group(key, key, value, problems)
+        else:
+            problems.append(
+                Problem("R303", key, f"unknown field `{key}`",
+                        _suggest(key, [*_TOP_LEAVES, *GROUPS]) or "see schemas/post.schema.json")
+            )
+    if problems:
+        return None, problems
+    # Defaults for absent fields, so conditions never meet a missing key.
+    for key, ft in _TOP_LEAVES.items():
+        if key not in post:
+            post[key] = [] if key in LIST_FIELDS else ft.default
+    for group, (_desc, is_list) in GROUPS.items():
+        if group not in post or post[group] is None:
+            post[group] = [] if is_list else None
+    account = post["account"] or {}
+    account.setdefault("kind", "personal")
+    post["account"] = account
+    sanction = post["sanction"] or {}
+    sanction.setdefault("obtained", False)
+    post["sanction"] = sanction
+    ts = None
+    if post.get("posted_at"):
+        when = parse_datetime(post["posted_at"])
+        ts = when.timestamp() if when else None
+    post["_ts"] = ts
+    return post, []
+
+
+def _check_group(group: str, where: str, value: Any, problems: list[Problem]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        problems.append(Problem("R304", where, f"`{where}` must be an object, not {_json_type(value)}"))
+        return {}
+    leaves = _GROUP_LEAVES[group]
+    for key, sub in value.items():
+        path = f"{where}.{key}"
+        if key in leaves:
+            if leaves[key].many and group == "media" and key == "labels":
+                _check_list(path, sub, problems)
+            else:
+                _check_leaf(path, leaves[key], sub, problems)
+        else:
+            problems.append(Problem("R303", path, f"unknown field `{path}`",
+                                    _suggest(key, leaves) and f"did you mean `{where}.{_best(key, leaves)}`?"))
+    return dict(value)
+
+
+def _best(name: str, options: Iterable[str]) -> str:
+    import difflib
+
+    return (difflib.get_close_matches(name, sorted(options), n=1, cutoff=0.6) or [""])[0]
+
+
+def _check_list(path: str, value: Any, problems: list[Problem]) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(Problem("R304", path, f"`{path}` must be a list of strings"))
+
+
+def _check_leaf(path: str, ft: Any, value: Any, problems: list[Problem]) -> None:
+    if value is None:
+        return
+    if ft.kind == "bool":
+        if not isinstance(value, bool):
+            problems.append(Problem("R304", path, f"`{path}` must be true or false, not {_json_type(value)}"))
+        return
+    if not isinstance(value, str):
+        problems.append(Problem("R304", path, f"`{path}` must be a string, not {_json_type(value)}"))
+        return
+    if ft.kind == "enum" and value not in ft.values:
+        problems.append(
+            Problem("R305", path, f"`{value}` is not a valid `{path}`",
+                    _suggest(value, ft.values) or f"one of: {', '.join(ft.values)}")
+        )
+    elif ft.kind == "datetime" and parse_datetime(value) is None:
+        problems.append(
+            Problem("R306", path, f"`{value}` is not an ISO 8601 date and time with an offset",
+                    "write it as 2026-04-10T09:15:00+05:30 (or Z for UTC)")
+        )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def from_literal(fields: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Turn an example's ``(dotted path, value)`` pairs into a JSON post."""
+    post: dict[str, Any] = {}
+    for path, value in fields:
+        head, _, rest = path.partition(".")
+        if rest:
+            group = post.setdefault(head, {})
+            if isinstance(group, dict):
+                group[rest] = value
+        else:
+            post[head] = value
+    return post
+
+
+# ---------------------------------------------------------------------------
+# Reading inputs
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One input record: where it came from and the decoded value, or why it could not be decoded."""
+
+    index: int  # 1-based position in the input
+    line: int  # 1-based line where the record starts
+    value: Any
+    error: Problem | None = None
+
+
+def read_records(stream: IO[str], name: str = "<stdin>") -> Iterator[Record]:
+    """Yield the records of a JSON Lines stream, or of a JSON array or object.
+
+    The form is decided by the first non-blank character: ``[`` is an array
+    of posts, otherwise each non-blank line is one post (a single JSON object
+    spread over several lines is read whole too).
+    """
+    first_chunk = stream.read(4096)
+    stripped = first_chunk.lstrip()
+    if stripped.startswith("["):
+        text = first_chunk + stream.read()
+        yield from _read_array(text)
+        return
+    yield from _read_lines(_chain(first_chunk, stream))
+
+
+def _chain(first: str, stream: IO[str]) -> Iterator[str]:
+    rest = stream.readline()
+    buf = first + rest
+    lines = buf.split("\n")
+    tail = lines.pop()
+    yield from (line + "\n" for line in lines)
+    pending = tail
+    for line in stream:
+        yield pending + line
+        pending = ""
+    if pending:
+        yield pending
+
+
+def _read_lines(lines: Iterable[str]) -> Iterator[Record]:
+    index = 0
+    pending: list[str] = []
+    start_line = 0
+    for lineno, line in enumerate(lines, 1):
+        if not pending and not line.strip():
+            continue
+        if not pending:
+            start_line = lineno
+        pending.append(line)
+        text = "".join(pending)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            # An object spread over lines: keep reading while the text is an
+            # unfinished object; a broken line is reported on its own.
+            if text.lstrip().startswith("{") and exc.msg.startswith(("Expecting", "Unterminated")) and exc.pos >= len(text.rstrip()) - 1 and len(pending) < 1000:
+                continue
+            index += 1
+            yield Record(index, start_line, None, Problem("R301", "", f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            pending = []
+            continue
+        index += 1
+        yield Record(index, start_line, value)
+        pending = []
+    if pending:
+        index += 1
+        yield Record(index, start_line, None, Problem("R301", "", "not valid JSON: the input ended inside a record"))
+
+
+def _read_array(text: str) -> Iterator[Record]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield Record(1, exc.lineno, None, Problem("R301", "", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"))
+        return
+    # Line numbers of the elements of an array: find where each one starts.
+    decoder = json.JSONDecoder()
+    pos = text.index("[") + 1
+    for index, value in enumerate(data, 1):
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        line = text.count("\n", 0, pos) + 1
+        try:
+            _, end = decoder.raw_decode(text, pos)
+            pos = end
+        except json.JSONDecodeError:
+            pass
+        yield Record(index, line, value)

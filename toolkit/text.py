@@ -1,0 +1,104 @@
+"""Word-level normalisation shared by lexicon compilation and the checker.
+
+A text becomes a sequence of tokens: runs of letters, combining marks and
+digits (so Devanagari words with vowel signs stay whole), case-folded.
+Everything else (spaces, punctuation, hyphens, apostrophes, `#`, `@`)
+separates tokens. The normalised form is the tokens joined by single spaces
+and padded with one space at each end, so a lexicon entry ``" vote for "``
+found in it always starts and ends on word boundaries. Each token remembers
+where it stood in the original text, which makes evidence spans exact.
+
+Camel-case hashtags are split into words (``#VoteForChange`` → ``vote for
+change``); abbreviations with dots (``B.J.P.``) become single-letter tokens,
+and lexicon entries are expanded to match both spellings.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from bisect import bisect_left
+from dataclasses import dataclass
+
+
+def _word_class() -> str:
+    # Python's \w leaves out combining marks (Devanagari vowel signs are Mc/Mn),
+    # which would cut words apart. Build the class of marks once, as ranges.
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x300, min(sys.maxunicode, 0x1FFFF) + 1):
+        if unicodedata.category(chr(cp))[0] == "M":
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    marks = "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
+    )
+    # Zero-width joiner and non-joiner occur inside Indic words.
+    return rf"[^\W_]|[{marks}\u200c\u200d]"
+
+
+TOKEN = re.compile(rf"(?:{_word_class()})+")
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+|[^A-Za-z\d]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A normalised text and the original span of each token."""
+
+    text: str  # " tok tok tok "
+    norm_starts: list[int]  # start of each token in ``text``
+    spans: list[tuple[int, int]]  # each token's [start, end) in the original
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map ``text[start:end]`` (whole tokens, without the padding) back to the original."""
+        first = bisect_left(self.norm_starts, start)
+        last = bisect_left(self.norm_starts, end) - 1
+        return self.spans[first][0], self.spans[last][1]
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """The tokens of a text: (folded token, start, end) in the original."""
+    out: list[tuple[str, int, int]] = []
+    for mt in TOKEN.finditer(text):
+        word, start, end = mt.group(), mt.start(), mt.end()
+        if start > 0 and text[start - 1] == "#" and not word.islower() and not word.isupper():
+            # A camel-case hashtag: each capitalised part is a word.
+            for part in _CAMEL.finditer(word):
+                if part.group().strip():
+                    out.append((part.group().casefold(), start + part.start(), start + part.end()))
+            continue
+        out.append((word.casefold(), start, end))
+    return out
+
+
+def normalize(text: str) -> Normalized:
+    toks = tokens(text)
+    starts = []
+    pos = 1
+    for tok, _s, _e in toks:
+        starts.append(pos)
+        pos += len(tok) + 1
+    joined = " " + " ".join(t for t, _s, _e in toks) + " " if toks else " "
+    return Normalized(joined, starts, [(s, e) for _t, s, e in toks])
+
+
+def entry_keys(entry: str) -> list[str]:
+    """The normalised forms under which a lexicon entry is searched.
+
+    ``"B.J.P."`` and ``"BJP"`` both yield ``" bjp "`` and ``" b j p "``;
+    ``"anti-national"`` yields ``" anti national "`` and ``" antinational "``.
+    An entry with no word characters yields nothing.
+    """
+    words = [t for t, _s, _e in tokens(entry)]
+    if not words:
+        return []
+    keys = {" " + " ".join(words) + " "}
+    if len(words) > 1 and all(len(w) == 1 for w in words):
+        keys.add(" " + "".join(words) + " ")
+    elif len(words) == 1 and 2 <= len(words[0]) <= 5 and entry.strip().isupper() and words[0].isalpha():
+        keys.add(" " + " ".join(words[0]) + " ")
+    if len(words) > 1 and re.search(r"\w-\w", entry):
+        keys.add(" " + "".join(words) + " ")
+    return sorted(keys)

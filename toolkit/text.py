@@ -18,8 +18,6 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
-from bisect import bisect_left
-from dataclasses import dataclass
 
 
 def _word_class() -> str:
@@ -43,19 +41,28 @@ TOKEN = re.compile(rf"(?:{_word_class()})+")
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+|[^A-Za-z\d]+")
 
 
-@dataclass(frozen=True, slots=True)
 class Normalized:
-    """A normalised text and the original span of each token."""
+    """A normalised text; the original span of a match is worked out on demand.
 
-    text: str  # " tok tok tok "
-    norm_starts: list[int]  # start of each token in ``text``
-    spans: list[tuple[int, int]]  # each token's [start, end) in the original
+    Most texts match nothing, so the token positions needed to map a match
+    back to the original are computed only when first asked for.
+    """
+
+    __slots__ = ("text", "source", "_spans")
+
+    def __init__(self, text: str, source: str):
+        self.text = text  # " tok tok tok "
+        self.source = source
+        self._spans: list[tuple[int, int]] | None = None
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map ``text[start:end]`` (whole tokens, without the padding) back to the original."""
-        first = bisect_left(self.norm_starts, start)
-        last = bisect_left(self.norm_starts, end) - 1
-        return self.spans[first][0], self.spans[last][1]
+        if self._spans is None:
+            self._spans = [(s, e) for _t, s, e in tokens(self.source)]
+        # INVARIANT: token k starts after the (k+1)-th space of the padded text.
+        first = self.text.count(" ", 0, start) - 1
+        last = self.text.count(" ", 0, end) - 1
+        return self._spans[first][0], self._spans[last][1]
 
 
 def tokens(text: str) -> list[tuple[str, int, int]]:
@@ -73,15 +80,26 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+")
+_HASHTAG = re.compile(r"#([A-Za-z0-9]+)")
+
+
+def _split_hashtag(mt: re.Match[str]) -> str:
+    word = mt.group(1)
+    if word.islower() or word.isupper():
+        return " " + word
+    return " " + " ".join(p.group() for p in _CAMEL.finditer(word))
+
+
 def normalize(text: str) -> Normalized:
-    toks = tokens(text)
-    starts = []
-    pos = 1
-    for tok, _s, _e in toks:
-        starts.append(pos)
-        pos += len(tok) + 1
-    joined = " " + " ".join(t for t, _s, _e in toks) + " " if toks else " "
-    return Normalized(joined, starts, [(s, e) for _t, s, e in toks])
+    if text.isascii():
+        # Fast path, same tokens as `tokens` (on ASCII a word is [A-Za-z0-9]+
+        # and case folding is lowering), built with C-level operations.
+        prepared = _HASHTAG.sub(_split_hashtag, text) if "#" in text else text
+        words = _ASCII_TOKEN.findall(prepared.lower())
+    else:
+        words = [t for t, _s, _e in tokens(text)]
+    return Normalized(" " + " ".join(words) + " " if words else " ", text)
 
 
 def entry_keys(entry: str) -> list[str]:

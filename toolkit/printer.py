@@ -1,0 +1,237 @@
+"""Model → canonical policy text.
+
+The printer writes any model back as policy source in one canonical layout,
+such that parsing the output gives an equal model. It knows nothing of
+comments (the model has none): it serves round-trip tests and a canonical
+text for reviewing changes; the formatter builds on it and keeps comments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from . import model as m
+from .metadata import SCHEMA
+
+INDENT = "    "
+WIDTH = 100
+
+
+def quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def text(t: m.Text) -> str:
+    out = quote(t.value)
+    for lang, value in t.translations:
+        out += f" @{lang} {quote(value)}"
+    return out
+
+
+def regex(pattern: m.Pattern) -> str:
+    return "/" + pattern.regex.replace("/", "\\/") + "/" + pattern.flags
+
+
+# Binding strength: or < and < not < atom.
+_OR, _AND, _NOT, _ATOM = 1, 2, 3, 4
+
+
+def condition(c: m.Condition, context: int = 0) -> str:
+    if isinstance(c, m.Or):
+        # A nested `or` keeps its parentheses, so the tree survives a round trip.
+        body = " or ".join(condition(a, _OR + 1) for a in c.args)
+        return f"({body})" if context > _OR else body
+    if isinstance(c, m.And):
+        body = " and ".join(condition(a, _AND + 1) for a in c.args)
+        return f"({body})" if context > _AND else body
+    if isinstance(c, m.Not):
+        return "not " + condition(c.arg, _NOT)
+    if isinstance(c, m.Ref):
+        return c.path.dotted
+    if isinstance(c, m.Compare):
+        path = c.path.dotted
+        if c.is_list:
+            values = "[" + ", ".join(value(v) for v in c.values) + "]"
+            return f"{path} {'not in' if c.negated else 'in'} {values}"
+        return f"{path} is {'not ' if c.negated else ''}{value(c.values[0])}"
+    if isinstance(c, m.Mentions):
+        return f"{c.path.dotted} mentions {c.lexicon}"
+    if isinstance(c, m.Matches):
+        return f"{c.path.dotted} matches {c.pattern}"
+    if isinstance(c, m.Labelled):
+        return f"labelled {c.label}"
+    if isinstance(c, m.During):
+        return f"posted during {c.period}"
+    if isinstance(c, m.PostedBefore):
+        return f"posted before {c.date.isoformat()}"
+    if isinstance(c, m.PostedAfter):
+        return f"posted after {c.date.isoformat()}"
+    raise AssertionError(c)  # pragma: no cover
+
+
+def value(v: m.Value) -> str:
+    if v.kind == "bool":
+        return "true" if v.value else "false"
+    if v.kind == "name":
+        return str(v.value)
+    return quote(str(v.value))
+
+
+def literal(v: m.LitValue) -> str:
+    if isinstance(v, m.Lit):
+        if v.kind == "string":
+            return quote(str(v.value))
+        if v.kind == "bool":
+            return "true" if v.value else "false"
+        return str(v.value)
+    if isinstance(v, m.PostLiteral):
+        return post(v)
+    return "[" + ", ".join(literal(x) for x in v) + "]"
+
+
+def post(p: m.PostLiteral) -> str:
+    return "{ " + ", ".join(f"{k}: {literal(v)}" for k, v in p.fields) + " }" if p.fields else "{ }"
+
+
+def outcome(o: m.Outcome, authority: str | None = None) -> str:
+    if o is m.Outcome.REQUIRES_SANCTION:
+        return f"requires sanction of {authority}" if authority else "requires sanction"
+    return o.label
+
+
+def _header(policy: m.Policy) -> list[str]:
+    meta = policy.meta
+    default = m.Metadata()
+    lines = [f"policy {policy.id} {{"]
+    width = max(len(k) for k in SCHEMA)
+    for key in SCHEMA:
+        val = getattr(meta, key)
+        if val == getattr(default, key):
+            continue
+        if key == "signatory":
+            parts = [f"{k} {text(getattr(val, k))}" for k in ("name", "designation", "contact") if getattr(val, k)]
+            rendered = "{ " + " ".join(parts) + " }"
+        elif key == "default_outcome":
+            rendered = val.label
+        elif isinstance(val, m.Text):
+            rendered = text(val)
+        elif isinstance(val, dt.date):
+            rendered = val.isoformat()
+        elif isinstance(val, tuple):
+            if key == "languages":
+                rendered = ", ".join(val)
+            else:
+                rendered = ", ".join(text(v) if isinstance(v, m.Text) else quote(v) for v in val)
+        elif key == "kind":
+            rendered = val
+        else:
+            rendered = quote(str(val))
+        lines.append(f"{INDENT}{key.ljust(width)} {rendered}".rstrip())
+    lines.append("}")
+    return lines
+
+
+def _wrap_list(head: str, items: Iterable[str], indent: str) -> list[str]:
+    items = list(items)
+    one_line = f"{indent}{head} {{ {', '.join(items)} }}"
+    if len(one_line) <= WIDTH or not items:
+        return [one_line if items else f"{indent}{head} {{ }}"]
+    lines = [f"{indent}{head} {{"]
+    current = indent + INDENT
+    for item in items:
+        piece = item + ","
+        if current.strip() and len(current) + 1 + len(piece) > WIDTH:
+            lines.append(current.rstrip())
+            current = indent + INDENT
+        current += ("" if not current.strip() else " ") + piece
+    if current.strip():
+        lines.append(current.rstrip())
+    lines.append(f"{indent}}}")
+    return lines
+
+
+def _clause(c: m.Clause, indent: str) -> list[str]:
+    inner = indent + INDENT
+    lines = [f"{indent}clause {c.id} {text(c.title)} {{"]
+    if c.topic is not None:
+        lines.append(f"{inner}topic {c.topic}")
+    if c.text is not None:
+        lines.append(f"{inner}text {text(c.text)}")
+    if c.outcome is not None:
+        lines.append(f"{inner}outcome {outcome(c.outcome, c.authority)}")
+    if c.when is not None:
+        lines.append(f"{inner}when {condition(c.when)}")
+    for exc in c.unless:
+        desc = f"{quote(exc.description)} " if exc.description is not None else ""
+        lines.append(f"{inner}unless {desc}{condition(exc.condition)}")
+    if c.citations:
+        lines.append(f"{inner}cites " + ", ".join(f"{ct.instrument} {ct.ref}" for ct in c.citations))
+    if c.is_new_guidance:
+        lines.append(f"{inner}new guidance" + (f" {text(c.new_guidance)}" if c.new_guidance else ""))
+    if c.rationale is not None:
+        lines.append(f"{inner}rationale {text(c.rationale)}")
+    if c.note is not None:
+        lines.append(f"{inner}note {text(c.note)}")
+    for ex in c.examples:
+        lines.append("")
+        lines.append(f"{inner}example {quote(ex.title)}")
+        lines.append(f"{inner}{INDENT}{post(ex.post)}")
+        by = f" by {ex.clause}" if ex.clause else ""
+        lines.append(f"{inner}{INDENT}expect {outcome(ex.outcome)}{by}")
+    lines.append(f"{indent}}}")
+    return lines
+
+
+def _section(s: m.Section, indent: str) -> list[str]:
+    inner = indent + INDENT
+    lines = [f"{indent}section {s.id} {text(s.title)} {{"]
+    if s.intro is not None:
+        lines.append(f"{inner}text {text(s.intro)}")
+    for child in s.children:
+        lines.append("")
+        lines.extend(_section(child, inner) if isinstance(child, m.Section) else _clause(child, inner))
+    lines.append(f"{indent}}}")
+    return lines
+
+
+def print_policy(policy: m.Policy) -> str:
+    """The canonical text of a policy (includes already merged in)."""
+    blocks: list[list[str]] = [_header(policy)]
+    simple = [
+        [f"topic {t.id} {text(t.title)}" for t in policy.topics],
+        [f"label {lb.id} {text(lb.description)}" for lb in policy.labels],
+        [f"authority {a.id} {text(a.title)}" for a in policy.authorities],
+    ]
+    blocks.extend(b for b in simple if b)
+    for inst in policy.instruments:
+        lines = [f"instrument {inst.id} {text(inst.title)} {{"]
+        if inst.short is not None:
+            lines.append(f"{INDENT}short {text(inst.short)}")
+        if inst.unit is not None:
+            lines.append(f"{INDENT}unit {quote(inst.unit)}")
+        lines.extend(f"{INDENT}provision {p.ref} {text(p.title)}" for p in inst.provisions)
+        lines.append("}")
+        blocks.append(lines)
+    if policy.terms:
+        blocks.append([f"define {quote(t.term)} means {text(t.definition)}" for t in policy.terms])
+    for lex in policy.lexicons:
+        head = f"lexicon {lex.id}" + (f" {quote(lex.description)}" if lex.description is not None else "")
+        blocks.append(_wrap_list(head, (quote(e.text) for e in lex.entries), ""))
+    if policy.patterns:
+        blocks.append([
+            f"pattern {p.id}" + (f" {quote(p.description)}" if p.description is not None else "") + f" {regex(p)}"
+            for p in policy.patterns
+        ])
+    for sig in policy.signals:
+        desc = f" {quote(sig.description)}" if sig.description is not None else ""
+        blocks.append([f"signal {sig.id}{desc} means", f"{INDENT}{condition(sig.condition)}"])
+    if policy.periods:
+        blocks.append([
+            f"period {p.id}" + (f" {quote(p.description)}" if p.description is not None else "")
+            + f" from {p.start.isoformat() if p.start else ''} to {p.end.isoformat() if p.end else ''}"
+            for p in policy.periods
+        ])
+    for section in policy.sections:
+        blocks.append(_section(section, ""))
+    return "\n\n".join("\n".join(b) for b in blocks) + "\n"

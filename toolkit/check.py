@@ -229,11 +229,13 @@ def _check_condition(cond: m.Condition, symbols: Symbols) -> Iterator[Diagnostic
             if isinstance(node, m.Mentions) and node.lexicon not in symbols.lexicons:
                 yield Diagnostic("S201", f"undefined lexicon `{node.lexicon}`", node.name_span,
                                  help=did_you_mean(node.lexicon, symbols.lexicons)
-                                 or ("that is a pattern: use `matches`" if node.lexicon in symbols.patterns else None))
+                                 or ("that is a pattern: use `matches`" if node.lexicon in symbols.patterns else None)
+                                 or "declare it with `lexicon NAME { \"word\", \"phrase\" }`")
             if isinstance(node, m.Matches) and node.pattern not in symbols.patterns:
                 yield Diagnostic("S201", f"undefined pattern `{node.pattern}`", node.name_span,
                                  help=did_you_mean(node.pattern, symbols.patterns)
-                                 or ("that is a lexicon: use `mentions`" if node.pattern in symbols.lexicons else None))
+                                 or ("that is a lexicon: use `mentions`" if node.pattern in symbols.lexicons else None)
+                                 or "declare it with `pattern NAME /regex/`")
         elif isinstance(node, m.Labelled) and node.label not in symbols.labels:
             yield Diagnostic("S201", f"undefined label `{node.label}`", node.span,
                              help=did_you_mean(node.label, symbols.labels) or "declare it with `label NAME \"…\"`")

@@ -124,8 +124,11 @@ class _Loader:
             # The hash covers what the policy says, not where it lies: file
             # names are left out so a moved checkout hashes the same.
             digest.update(hashlib.sha256(src.text.encode("utf-8")).digest())
+        # The policy is kept even when its header or a clause has errors, so
+        # that the semantic checks still run and every error is reported at
+        # once; `Loaded.ok` says whether it may be used.
         return Loaded(
-            policy if not has_errors(self.diags) else None,
+            policy,
             self.diags,
             self.sources,
             self.comments,

@@ -50,11 +50,15 @@ def read_metadata(header: Any) -> tuple[m.Metadata, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     fields: dict[str, Any] = {}
     seen: dict[str, Span] = {}
+    suggested: set[str] = set()
     for key, values, span in header.entries:
         if key not in SCHEMA:
+            hint = did_you_mean(key, SCHEMA)
+            if hint:
+                suggested.add(hint.split("`")[1])
             diags.append(
                 Diagnostic("S214", f"unknown header key `{key}`", span,
-                           help=did_you_mean(key, SCHEMA) or "see the header table in docs/language.md")
+                           help=hint or "see the header table in docs/language.md")
             )
             continue
         if key in seen:
@@ -71,7 +75,7 @@ def read_metadata(header: Any) -> tuple[m.Metadata, list[Diagnostic]]:
     if "default_outcome" in fields:
         fields["default_outcome"] = m.Outcome.from_label(fields["default_outcome"])
     meta = replace(meta, **fields)
-    if meta.title is None:
+    if meta.title is None and "title" not in suggested:
         diags.append(Diagnostic("S216", "the policy has no `title`", header.span,
                                 help='add `title "…"` to the `policy` block'))
     _check_timezone(meta, seen, diags)

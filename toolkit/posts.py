@@ -21,6 +21,11 @@ from .postschema import FIELDS, GROUPS, LIST_FIELDS
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
 
+# Names people use for enumeration values, so the hint can name the value meant.
+_ALIASES = {"twitter": "x", "tweet": "post", "retweet": "share", "repost": "share", "fb": "facebook",
+            "insta": "instagram", "ig": "instagram", "yt": "youtube", "wa": "whatsapp", "private_account": "private"}
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """What is wrong with a record: a code (R3xx), the field path, a message and a hint."""
@@ -151,9 +156,10 @@ def _check_leaf(path: str, ft: Any, value: Any, problems: list[Problem]) -> None
         problems.append(Problem("R304", path, f"`{path}` must be a string, not {_json_type(value)}"))
         return
     if ft.kind == "enum" and value not in ft.values:
+        alias = _ALIASES.get(value.casefold())
+        hint = f"did you mean `{alias}`?" if alias in ft.values else _suggest(value, ft.values)
         problems.append(
-            Problem("R305", path, f"`{value}` is not a valid `{path}`",
-                    _suggest(value, ft.values) or f"one of: {', '.join(ft.values)}")
+            Problem("R305", path, f"`{value}` is not a valid `{path}`", hint or f"one of: {', '.join(ft.values)}")
         )
     elif ft.kind == "datetime" and parse_datetime(value) is None:
         problems.append(

@@ -23,7 +23,7 @@ import ahocorasick
 
 from .posts import Problem, validate
 from .rules import OUTCOMES
-from .text import Normalized, entry_keys, normalize
+from .text import Normalized, entry_keys, hashtag_key, hashtags, normalize
 
 PATTERN_FLAGS = {"i": "(?i)", "s": "(?s)", "m": "(?m)"}
 _RANK = {name: i for i, name in enumerate(OUTCOMES)}
@@ -106,15 +106,22 @@ class Checker:
         # One automaton for every lexicon entry: key → [(lexicon, entry)].
         self._automaton = ahocorasick.Automaton()
         keys: dict[str, list[tuple[str, str]]] = {}
+        # Entries written as hashtags (`#ad`) match only that hashtag.
+        self._hashtags: dict[str, list[tuple[str, str]]] = {}
         for lex_id, lex in ruleset["lexicons"].items():
             for entry in lex["entries"]:
+                tag = hashtag_key(entry)
+                if tag is not None:
+                    self._hashtags.setdefault(tag, []).append((lex_id, entry))
+                    continue
                 for key in entry_keys(entry):
                     keys.setdefault(key, []).append((lex_id, entry))
         for key, owners in keys.items():
             self._automaton.add_word(key, (len(key), tuple(owners)))
-        self._has_lexicons = bool(keys)
+        self._has_lexicons = bool(keys) or bool(self._hashtags)
         if keys:
             self._automaton.make_automaton()
+        self._has_automaton = bool(keys)
 
         # One RE2 set for every pattern; the set says which match, then only
         # those run again to find their spans.
@@ -158,8 +165,8 @@ class Checker:
             for where, value in _field_values(ctx.post, path):
                 if not isinstance(value, str) or not value:
                     continue
-                norm = normalize(value)
-                for end, (length, owners) in self._automaton.iter(norm.text):
+                norm = normalize(value) if self._has_automaton else Normalized(" ", value)
+                for end, (length, owners) in (self._automaton.iter(norm.text) if self._has_automaton else ()):
                     # The key is padded with one space on each side.
                     start = end - length + 2
                     s, e = norm.original_span(start, end)
@@ -167,6 +174,13 @@ class Checker:
                         hits.setdefault(lex_id, []).append(
                             {"field": where, "start": s, "end": e, "text": value[s:e], "lexicon": lex_id, "entry": entry}
                         )
+                if self._hashtags and "#" in value:
+                    for tag, s, e in hashtags(value):
+                        for lex_id, entry in self._hashtags.get(tag, ()):
+                            hits.setdefault(lex_id, []).append(
+                                {"field": where, "start": s, "end": e, "text": value[s:e], "lexicon": lex_id,
+                                 "entry": entry}
+                            )
         ctx.lex[path] = hits
         return hits
 
@@ -179,7 +193,7 @@ class Checker:
             for where, value in _field_values(ctx.post, path):
                 if not isinstance(value, str) or not value:
                     continue
-                for index in sorted(self._set.Match(value)):
+                for index in sorted(self._set.Match(value) or ()):
                     pat_id = self._pattern_ids[index]
                     for mt in self._patterns[index].finditer(value):
                         if mt.end() == mt.start():

@@ -37,7 +37,9 @@ def _word_class() -> str:
     return rf"[^\W_]|[{marks}\u200c\u200d]"
 
 
-TOKEN = re.compile(rf"(?:{_word_class()})+")
+_WORD = _word_class()
+TOKEN = re.compile(rf"(?:{_WORD})+")
+_HASHTAG_IN_TEXT = re.compile(rf"#((?:{_WORD})+)")
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+|[^A-Za-z\d]+")
 
 
@@ -100,6 +102,21 @@ def normalize(text: str) -> Normalized:
     else:
         words = [t for t, _s, _e in tokens(text)]
     return Normalized(" " + " ".join(words) + " " if words else " ", text)
+
+
+def hashtag_key(entry: str) -> str | None:
+    """For an entry written as a hashtag (``#ad``), the folded tag it matches; else None.
+
+    Such an entry matches that hashtag and nothing else: ``#ad`` matches
+    "#Ad" but not the word "ad" in "ad hoc".
+    """
+    mt = _HASHTAG_IN_TEXT.fullmatch(entry.strip())
+    return mt.group(1).casefold() if mt else None
+
+
+def hashtags(text: str) -> list[tuple[str, int, int]]:
+    """The hashtags of a text: (folded tag without `#`, start, end), the span including `#`."""
+    return [(mt.group(1).casefold(), mt.start(), mt.end()) for mt in _HASHTAG_IN_TEXT.finditer(text)]
 
 
 def entry_keys(entry: str) -> list[str]:

@@ -96,7 +96,14 @@ def _field_values(post: dict[str, Any], path: str) -> list[tuple[str, Any]]:
 class Checker:
     """Checks posts against one compiled rule set."""
 
-    def __init__(self, ruleset: dict[str, Any]):
+    def __init__(self, ruleset: dict[str, Any], *, use_triggers: bool = True):
+        """Compile a rule set for checking.
+
+        Args:
+            ruleset: a rule set as :func:`toolkit.rules.loads` returns it.
+            use_triggers: skip clauses none of whose trigger words occur
+                (exact; turned off only to test that it is exact).
+        """
         import re2
 
         self.ruleset = ruleset
@@ -151,8 +158,61 @@ class Checker:
                     clause,
                     self._compile(clause["when"]),
                     [(e["description"], self._compile(e["when"])) for e in clause["unless"]],
+                    self._trigger(clause["when"]) if use_triggers else None,
                 )
             )
+        # Text fields that some trigger needs matched before clauses are looked at.
+        self._trigger_fields = sorted(
+            {atom[1] for _c, _w, _u, trig in self._clauses if trig for atom in trig if atom[0] != "label"}
+        )
+
+    # -- triggers ---------------------------------------------------------
+
+    def _trigger(self, c: dict[str, Any], seen: frozenset[str] = frozenset()) -> frozenset[tuple[str, ...]] | None:
+        """Atoms of which at least one must hold for the condition to hold, or None if no such set is known.
+
+        Only lexicon, pattern and label atoms are used: they are what most
+        posts lack, so a clause whose trigger atoms all fail is skipped
+        without evaluating it. INVARIANT: if the result is a set S, then
+        the condition implies "some atom of S holds".
+        """
+        if "mentions" in c:
+            return frozenset({("lex", c["field"], c["mentions"])})
+        if "matches" in c:
+            return frozenset({("pat", c["field"], c["matches"])})
+        if "labelled" in c:
+            return frozenset({("label", c["labelled"])})
+        if "signal" in c:
+            name = c["signal"]
+            if name in seen:
+                return None
+            return self._trigger(self.ruleset["signals"][name]["when"], seen | {name})
+        if "any" in c:
+            union: set[tuple[str, ...]] = set()
+            for arg in c["any"]:
+                sub = self._trigger(arg, seen)
+                if sub is None:
+                    return None
+                union |= sub
+            return frozenset(union)
+        if "all" in c:
+            # Any conjunct's trigger is a trigger of the whole; take the smallest.
+            subs = [t for t in (self._trigger(arg, seen) for arg in c["all"]) if t is not None]
+            return min(subs, key=len) if subs else None
+        return None  # not, comparisons, periods: usually true, not worth indexing
+
+    def _fired(self, ctx: _Ctx, trigger: frozenset[tuple[str, ...]]) -> bool:
+        for atom in trigger:
+            kind = atom[0]
+            if kind == "lex":
+                if atom[2] in self._lexicon_hits(ctx, atom[1]):
+                    return True
+            elif kind == "pat":
+                if atom[2] in self._pattern_hits(ctx, atom[1]):
+                    return True
+            elif atom[1] in ctx.labels:
+                return True
+        return False
 
     # -- matching -------------------------------------------------------
 
@@ -334,7 +394,9 @@ class Checker:
         findings = []
         excepted = []
         best = -1
-        for clause, when, unless in self._clauses:
+        for clause, when, unless, trigger in self._clauses:
+            if trigger is not None and not self._fired(ctx, trigger):
+                continue
             if not when(ctx, None):
                 continue
             blocked = next((desc or "an exception applies" for desc, fn in unless if fn(ctx, None)), None)

@@ -60,7 +60,12 @@ class Normalized:
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map ``text[start:end]`` (whole tokens, without the padding) back to the original."""
         if self._spans is None:
-            self._spans = [(s, e) for _t, s, e in tokens(self.source)]
+            src = self.source
+            if src.isascii() and "#" not in src:
+                # Same tokens as the fast path of `normalize`, with positions.
+                self._spans = [mt.span() for mt in _ASCII_WORD.finditer(src)]
+            else:
+                self._spans = [(s, e) for _t, s, e in tokens(src)]
         # INVARIANT: token k starts after the (k+1)-th space of the padded text.
         first = self.text.count(" ", 0, start) - 1
         last = self.text.count(" ", 0, end) - 1
@@ -83,6 +88,7 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
 
 
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 _HASHTAG = re.compile(r"#([A-Za-z0-9]+)")
 
 

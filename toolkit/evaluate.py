@@ -15,7 +15,7 @@ applying clause is reported, with the evidence that made it apply.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +93,50 @@ def _field_values(post: dict[str, Any], path: str) -> list[tuple[str, Any]]:
     return [] if value is None else [(path, value)]
 
 
+class LexiconMatcher:
+    """Every entry of a set of lexicons, found in one pass over a text.
+
+    Word entries go into one Aho-Corasick automaton over normalised text;
+    entries written as hashtags (`#ad`) are looked up among the text's
+    hashtags.
+    """
+
+    def __init__(self, lexicons: dict[str, dict[str, Any]]):
+        self._automaton = ahocorasick.Automaton()
+        keys: dict[str, list[tuple[str, str]]] = {}
+        self._hashtags: dict[str, list[tuple[str, str]]] = {}
+        for lex_id, lex in lexicons.items():
+            for entry in lex["entries"]:
+                tag = hashtag_key(entry)
+                if tag is not None:
+                    self._hashtags.setdefault(tag, []).append((lex_id, entry))
+                    continue
+                for key in entry_keys(entry):
+                    keys.setdefault(key, []).append((lex_id, entry))
+        for key, owners in keys.items():
+            # The key is padded with one space each side; store its length to find its start.
+            self._automaton.add_word(key, (len(key), tuple(owners)))
+        self._has_words = bool(keys)
+        if keys:
+            self._automaton.make_automaton()
+
+    def __bool__(self) -> bool:
+        return self._has_words or bool(self._hashtags)
+
+    def find(self, value: str) -> Iterator[tuple[str, str, int, int]]:
+        """(lexicon, entry, start, end) for every occurrence of every entry in a text."""
+        if self._has_words:
+            norm = normalize(value)
+            for end, (length, owners) in self._automaton.iter(norm.text):
+                s, e = norm.original_span(end - length + 2, end)
+                for lex_id, entry in owners:
+                    yield lex_id, entry, s, e
+        if self._hashtags and "#" in value:
+            for tag, s, e in hashtags(value):
+                for lex_id, entry in self._hashtags.get(tag, ()):
+                    yield lex_id, entry, s, e
+
+
 class Checker:
     """Checks posts against one compiled rule set."""
 
@@ -110,25 +154,7 @@ class Checker:
         self.policy = ruleset["policy"]
         self.default_outcome = self.policy["default_outcome"]
 
-        # One automaton for every lexicon entry: key → [(lexicon, entry)].
-        self._automaton = ahocorasick.Automaton()
-        keys: dict[str, list[tuple[str, str]]] = {}
-        # Entries written as hashtags (`#ad`) match only that hashtag.
-        self._hashtags: dict[str, list[tuple[str, str]]] = {}
-        for lex_id, lex in ruleset["lexicons"].items():
-            for entry in lex["entries"]:
-                tag = hashtag_key(entry)
-                if tag is not None:
-                    self._hashtags.setdefault(tag, []).append((lex_id, entry))
-                    continue
-                for key in entry_keys(entry):
-                    keys.setdefault(key, []).append((lex_id, entry))
-        for key, owners in keys.items():
-            self._automaton.add_word(key, (len(key), tuple(owners)))
-        self._has_lexicons = bool(keys) or bool(self._hashtags)
-        if keys:
-            self._automaton.make_automaton()
-        self._has_automaton = bool(keys)
+        self._lexicons = LexiconMatcher(ruleset["lexicons"])
 
         # One RE2 set for every pattern; the set says which match, then only
         # those run again to find their spans.
@@ -221,26 +247,14 @@ class Checker:
         if hits is not None:
             return hits
         hits = {}
-        if self._has_lexicons:
+        if self._lexicons:
             for where, value in _field_values(ctx.post, path):
                 if not isinstance(value, str) or not value:
                     continue
-                norm = normalize(value) if self._has_automaton else Normalized(" ", value)
-                for end, (length, owners) in (self._automaton.iter(norm.text) if self._has_automaton else ()):
-                    # The key is padded with one space on each side.
-                    start = end - length + 2
-                    s, e = norm.original_span(start, end)
-                    for lex_id, entry in owners:
-                        hits.setdefault(lex_id, []).append(
-                            {"field": where, "start": s, "end": e, "text": value[s:e], "lexicon": lex_id, "entry": entry}
-                        )
-                if self._hashtags and "#" in value:
-                    for tag, s, e in hashtags(value):
-                        for lex_id, entry in self._hashtags.get(tag, ()):
-                            hits.setdefault(lex_id, []).append(
-                                {"field": where, "start": s, "end": e, "text": value[s:e], "lexicon": lex_id,
-                                 "entry": entry}
-                            )
+                for lex_id, entry, s, e in self._lexicons.find(value):
+                    hits.setdefault(lex_id, []).append(
+                        {"field": where, "start": s, "end": e, "text": value[s:e], "lexicon": lex_id, "entry": entry}
+                    )
         ctx.lex[path] = hits
         return hits
 
@@ -451,4 +465,4 @@ def _instant(value: str | None) -> float:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-__all__ = ["Checker", "Verdict", "Normalized"]
+__all__ = ["Checker", "LexiconMatcher", "Verdict", "Normalized"]

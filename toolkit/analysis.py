@@ -1,0 +1,649 @@
+"""Exact behavioural analysis: on which posts do two rule sets disagree?
+
+Both rule sets are encoded as formulas over one set of **atoms** that
+describe a post, and an SMT solver (z3) decides whether a post exists on
+which one gives a stronger outcome than the other. The atoms are exact
+abstractions of a post:
+
+- a single-valued field (``platform``, ``account.kind``, ``author.service``)
+  has exactly one value: one of its enumeration values, or for strings one
+  of the constants the policies mention or "something else", or none;
+- a many-valued field (``labels``, ``media.kind``, ``links``) holds any
+  combination of values;
+- a text holds any combination of lexicon entries. Entries are grouped into
+  **units** by the lexicons a text consisting of that entry alone matches
+  (``"vote for BJP"`` matches a campaign lexicon and a party lexicon): the
+  lexicons a text matches are exactly a union of units, because every
+  sub-phrase of an entry found in a text is found in it too;
+- a time falls in one segment of the time line cut at every period and date
+  boundary of both policies, or is absent.
+
+Patterns are treated as independent facts about a text. Every answer that
+says two policies differ carries a **witness**: a concrete post built from
+the solver's model, confirmed by running both checkers on it, and shrunk to
+the parts that matter. A model that the checkers do not confirm (a pattern
+sample that also contains a lexicon word, say) is excluded and the solver
+asked again, so every witness printed is real.
+
+The analysis reads compiled rule sets only (no parser, no model).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from .evaluate import Checker, LexiconMatcher
+from .postschema import FIELDS, GROUPS
+from .rules import OUTCOMES
+
+LEVEL = {name: i for i, name in enumerate(OUTCOMES)}
+_OTHER = "\x00other"  # a string value no policy mentions
+_ABSENT = None
+_MAX_RETRIES = 25
+
+# Readable words to separate the parts of a witness text: the first that
+# occurs in no lexicon entry is used, so no entry can span two parts.
+_SEPARATORS = ("also", "then", "moreover", "next", "meanwhile", "furthermore", "separately", "zq")
+
+
+@dataclass(frozen=True)
+class SideResult:
+    """What one rule set says of a post."""
+
+    outcome: str
+    deciding: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "deciding": list(self.deciding)}
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A post on which two rule sets disagree, and what each says of it."""
+
+    post: dict[str, Any]
+    left: SideResult
+    right: SideResult
+
+    def to_json(self, left: str = "left", right: str = "right") -> dict[str, Any]:
+        return {"post": self.post, left: self.left.to_json(), right: self.right.to_json()}
+
+
+@dataclass(frozen=True)
+class Relation:
+    """How the right rule set relates to the left one.
+
+    ``verdict`` is ``equivalent``, ``stricter`` (some post gets a stronger
+    outcome on the right, none a weaker one), ``looser`` or ``mixed``.
+    """
+
+    verdict: str
+    stricter: Witness | None = None
+    looser: Witness | None = None
+
+    def to_json(self, left: str = "left", right: str = "right") -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "stricter_witness": self.stricter.to_json(left, right) if self.stricter else None,
+            "looser_witness": self.looser.to_json(left, right) if self.looser else None,
+        }
+
+
+def _verdict(stricter: bool, looser: bool) -> str:
+    if stricter and looser:
+        return "mixed"
+    if stricter:
+        return "stricter"
+    if looser:
+        return "looser"
+    return "equivalent"
+
+
+# ---------------------------------------------------------------------------
+# The universe of atoms shared by the rule sets
+# ---------------------------------------------------------------------------
+
+
+def _walk(cond: dict[str, Any], signals: dict[str, Any], seen: frozenset[str] = frozenset()) -> Iterable[dict[str, Any]]:
+    yield cond
+    for key in ("all", "any"):
+        if key in cond:
+            for arg in cond[key]:
+                yield from _walk(arg, signals, seen)
+    if "not" in cond:
+        yield from _walk(cond["not"], signals, seen)
+    if "signal" in cond and cond["signal"] not in seen:
+        yield from _walk(signals[cond["signal"]]["when"], signals, seen | {cond["signal"]})
+
+
+def _conditions(ruleset: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    for clause in ruleset["clauses"]:
+        yield clause["when"]
+        for exc in clause["unless"]:
+            yield exc["when"]
+
+
+def _instant(value: str) -> float:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass
+class _TextField:
+    """The lexicon units of one text field, and the z3 variable of each."""
+
+    path: str
+    units: list[tuple[frozenset[tuple[int, str]], str]] = field(default_factory=list)  # (lexicons hit, sample)
+    vars: list[z3.BoolRef] = field(default_factory=list)
+
+
+class _Universe:
+    def __init__(self, rulesets: Sequence[dict[str, Any]]):
+        self.rulesets = rulesets
+        atoms = [
+            (side, node)
+            for side, rs in enumerate(rulesets)
+            for cond in _conditions(rs)
+            for node in _walk(cond, rs["signals"])
+        ]
+        # -- single- and many-valued fields ---------------------------------
+        self.single: dict[str, list[Any]] = {}
+        self.single_var: dict[str, z3.ArithRef] = {}
+        self.many: dict[tuple[str, Any], z3.BoolRef] = {}
+        constants: dict[str, set[Any]] = {}
+        # How a folded string was first written, so witnesses read naturally.
+        self.spelling: dict[Any, Any] = {}
+        for _side, node in atoms:
+            if "field" in node and "in" in node:
+                constants.setdefault(node["field"], set()).update(_fold(v) for v in node["in"])
+                for v in node["in"]:
+                    self.spelling.setdefault(_fold(v), v)
+        for path, values in sorted(constants.items()):
+            ft = FIELDS[path]
+            if ft.many:
+                for v in sorted(values, key=str):
+                    self.many[(path, v)] = z3.Bool(f"{path}={v}")
+                continue
+            if ft.kind == "bool":
+                domain: list[Any] = [False, True]
+            elif ft.kind == "enum":
+                domain = list(ft.values)
+            else:
+                domain = sorted(v for v in values if isinstance(v, str)) + [_OTHER]
+            if ft.default is None and ft.kind != "bool":
+                domain.append(_ABSENT)
+            self.single[path] = domain
+            self.single_var[path] = z3.Int(f"field:{path}")
+        # -- labels ---------------------------------------------------------
+        self.labels: dict[str, z3.BoolRef] = {}
+        for _side, node in atoms:
+            if "labelled" in node and node["labelled"] not in self.labels:
+                self.labels[node["labelled"]] = z3.Bool(f"label:{node['labelled']}")
+        # -- texts: lexicon units and patterns ------------------------------
+        lexicons_on: dict[str, set[tuple[int, str]]] = {}
+        self.patterns: dict[tuple[str, str, str], z3.BoolRef] = {}
+        for side, node in atoms:
+            if "mentions" in node:
+                lexicons_on.setdefault(node["field"], set()).add((side, node["mentions"]))
+            if "matches" in node:
+                pat = rulesets[side]["patterns"][node["matches"]]
+                key = (node["field"], pat["regex"], pat["flags"])
+                self.patterns.setdefault(key, z3.Bool(f"pattern:{node['field']}:{pat['regex']}/{pat['flags']}"))
+        self.texts: dict[str, _TextField] = {}
+        all_entries: set[str] = set()
+        for path, used in sorted(lexicons_on.items()):
+            tf = _TextField(path)
+            lexicons = {f"{side}\x1f{lex}": rulesets[side]["lexicons"][lex] for side, lex in used}
+            matcher = LexiconMatcher(lexicons)
+            groups: dict[frozenset[tuple[int, str]], str] = {}
+            for lex in lexicons.values():
+                for entry in lex["entries"]:
+                    all_entries.add(entry)
+                    hit = frozenset(
+                        (int(name.split("\x1f")[0]), name.split("\x1f")[1]) for name, *_ in matcher.find(entry)
+                    )
+                    if not hit:
+                        continue
+                    best = groups.get(hit)
+                    # The sample shown in witnesses: prefer plain Latin-script words, then short.
+                    if best is None or (not entry.isascii(), len(entry), entry) < (not best.isascii(), len(best), best):
+                        groups[hit] = entry
+            for i, (hit, sample) in enumerate(sorted(groups.items(), key=lambda kv: (kv[1], sorted(kv[0])))):
+                tf.units.append((hit, sample))
+                tf.vars.append(z3.Bool(f"text:{path}:{i}"))
+            self.texts[path] = tf
+        words = {w for e in all_entries for w in e.casefold().replace("#", " ").split()}
+        self.separator = next(s for s in _SEPARATORS if s not in words)
+        # -- time -----------------------------------------------------------
+        cuts: set[float] = set()
+        for side, node in atoms:
+            if "during" in node:
+                period = rulesets[side]["periods"][node["during"]]
+                cuts.update((_instant(period["start"]), _instant(period["end"])))
+            for key in ("posted_before", "posted_after"):
+                if key in node:
+                    cuts.add(_instant(node[key]))
+        self.cuts = sorted(cuts)
+        self.time = z3.Int("time") if self.cuts else None  # -1 absent; i: segment i
+
+        self.constraints: list[z3.BoolRef] = []
+        for path, domain in self.single.items():
+            var = self.single_var[path]
+            self.constraints.append(z3.And(var >= 0, var < len(domain)))
+        if self.time is not None:
+            self.constraints.append(z3.And(self.time >= -1, self.time <= len(self.cuts)))
+
+    # -- atoms as formulas --------------------------------------------------
+
+    def field_in(self, path: str, values: Sequence[Any]) -> z3.BoolRef:
+        wanted = {_fold(v) for v in values}
+        if FIELDS[path].many:
+            return z3.Or([self.many[(path, v)] for v in sorted(wanted, key=str)])
+        domain = self.single[path]
+        var = self.single_var[path]
+        return z3.Or([var == i for i, v in enumerate(domain) if v in wanted and v is not _ABSENT])
+
+    def mentions(self, side: int, path: str, lexicon: str) -> z3.BoolRef:
+        tf = self.texts[path]
+        return z3.Or([var for (hit, _s), var in zip(tf.units, tf.vars) if (side, lexicon) in hit])
+
+    def matches(self, side: int, path: str, pattern: str) -> z3.BoolRef:
+        pat = self.rulesets[side]["patterns"][pattern]
+        return self.patterns[(path, pat["regex"], pat["flags"])]
+
+    def segment_range(self, start: float | None, end: float | None) -> z3.BoolRef:
+        """The time lies in [start, end) (either bound may be open)."""
+        assert self.time is not None
+        # Segment i is [cuts[i-1], cuts[i]) with cuts[-1] = -inf, cuts[n] = +inf.
+        inside = []
+        for i in range(len(self.cuts) + 1):
+            lo = self.cuts[i - 1] if i > 0 else float("-inf")
+            hi = self.cuts[i] if i < len(self.cuts) else float("inf")
+            if (start is None or lo >= start) and (end is None or hi <= end):
+                inside.append(self.time == i)
+        return z3.Or(inside) if inside else z3.BoolVal(False)
+
+    def segment_instant(self, i: int) -> float:
+        n = len(self.cuts)
+        if i == 0:
+            return self.cuts[0] - 86400
+        if i == n:
+            return self.cuts[-1] + 86400
+        lo, hi = self.cuts[i - 1], self.cuts[i]
+        # Noon of the first day of the segment, or its middle if shorter than a day.
+        return lo + min(12 * 3600, (hi - lo) / 2)
+
+
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+# ---------------------------------------------------------------------------
+# Encoding a rule set
+# ---------------------------------------------------------------------------
+
+
+class _Side:
+    def __init__(self, universe: _Universe, side: int):
+        self.u = universe
+        self.side = side
+        self.rs = universe.rulesets[side]
+        self._signals: dict[str, z3.BoolRef] = {}
+        self.applies: dict[str, z3.BoolRef] = {}
+        self.level: dict[str, int] = {}
+        for clause in self.rs["clauses"]:
+            when = self.enc(clause["when"])
+            unless = [self.enc(e["when"]) for e in clause["unless"]]
+            self.applies[clause["id"]] = z3.And(when, z3.Not(z3.Or(unless))) if unless else when
+            self.level[clause["id"]] = LEVEL[clause["outcome"]]
+        self.default = LEVEL[self.rs["policy"]["default_outcome"]]
+
+    def enc(self, c: dict[str, Any]) -> z3.BoolRef:
+        u = self.u
+        if "all" in c:
+            return z3.And([self.enc(a) for a in c["all"]])
+        if "any" in c:
+            return z3.Or([self.enc(a) for a in c["any"]])
+        if "not" in c:
+            return z3.Not(self.enc(c["not"]))
+        if "signal" in c:
+            name = c["signal"]
+            if name not in self._signals:
+                self._signals[name] = self.enc(self.rs["signals"][name]["when"])
+            return self._signals[name]
+        if "mentions" in c:
+            return u.mentions(self.side, c["field"], c["mentions"])
+        if "matches" in c:
+            return u.matches(self.side, c["field"], c["matches"])
+        if "field" in c:
+            return u.field_in(c["field"], c["in"])
+        if "labelled" in c:
+            return u.labels[c["labelled"]]
+        if "during" in c:
+            period = self.rs["periods"][c["during"]]
+            return u.segment_range(_instant(period["start"]), _instant(period["end"]))
+        if "posted_before" in c:
+            return u.segment_range(None, _instant(c["posted_before"]))
+        if "posted_after" in c:
+            return u.segment_range(_instant(c["posted_after"]), None)
+        raise ValueError(f"unknown condition {sorted(c)}")
+
+    def at_least(self, k: int, clauses: Iterable[str] | None = None) -> z3.BoolRef:
+        """The outcome is at least level k (counting only the given clauses, if any)."""
+        ids = list(self.applies) if clauses is None else list(clauses)
+        default = self.default if clauses is None else 0
+        if default >= k:
+            return z3.BoolVal(True)
+        return z3.Or([self.applies[c] for c in ids if self.level[c] >= k])
+
+    def effect_at_least(self, clause: str | None, k: int) -> z3.BoolRef:
+        """The clause applies with an outcome of at least level k (false for a missing clause)."""
+        if clause is None or clause not in self.applies or self.level[clause] < k:
+            return z3.BoolVal(False)
+        return self.applies[clause]
+
+
+# ---------------------------------------------------------------------------
+# The analyser
+# ---------------------------------------------------------------------------
+
+
+class Analyzer:
+    """Answers exactly how one rule set relates to another, with witnesses.
+
+    Args:
+        left: the reference rule set (the old version, or policy B of a comparison).
+        right: the rule set compared with it (the new version, or policy A).
+    """
+
+    def __init__(self, left: dict[str, Any], right: dict[str, Any]):
+        self.rulesets = (left, right)
+        self.u = _Universe([left, right])
+        self.sides = (_Side(self.u, 0), _Side(self.u, 1))
+        self.checkers = (Checker(left), Checker(right))
+
+    # -- queries ------------------------------------------------------------
+
+    def relation(
+        self,
+        left_clauses: Iterable[str] | None = None,
+        right_clauses: Iterable[str] | None = None,
+        *,
+        clause: tuple[str | None, str | None] | None = None,
+    ) -> Relation:
+        """How the right side relates to the left, over all posts.
+
+        Args:
+            left_clauses, right_clauses: count only these clauses (a topic's, say);
+                None counts all clauses and the default outcome.
+            clause: (left id, right id) of one clause: only posts on which that
+                clause's own effect differs in the same direction count, so the
+                change is attributed to it.
+        """
+        lc = None if left_clauses is None else list(left_clauses)
+        rc = None if right_clauses is None else list(right_clauses)
+        stricter = self._find(+1, lc, rc, clause)
+        looser = self._find(-1, lc, rc, clause)
+        return Relation(_verdict(stricter is not None, looser is not None), stricter, looser)
+
+    def satisfiable(self, side: int, formula_of: Any) -> dict[str, Any] | None:
+        """A post for which ``formula_of(encoded side)`` holds, or None (for the linter)."""
+        solver = self._solver()
+        solver.add(formula_of(self.sides[side]))
+        if solver.check() != z3.sat:
+            return None
+        return self._post(solver.model())
+
+    # -- internals ------------------------------------------------------------
+
+    def _solver(self) -> z3.Solver:
+        solver = z3.Solver()
+        solver.set("random_seed", 0)  # deterministic models, so witnesses are stable
+        solver.add(self.u.constraints)
+        return solver
+
+    def _differs(self, direction: int, lc: list[str] | None, rc: list[str] | None,
+                 clause: tuple[str | None, str | None] | None) -> z3.BoolRef:
+        left, right = self.sides
+        stronger, weaker = (right, left) if direction > 0 else (left, right)
+        s_cl, w_cl = (rc, lc) if direction > 0 else (lc, rc)
+        options = []
+        for k in range(1, len(OUTCOMES)):
+            cond = [stronger.at_least(k, s_cl), z3.Not(weaker.at_least(k, w_cl))]
+            if clause is not None:
+                s_id, w_id = (clause[1], clause[0]) if direction > 0 else (clause[0], clause[1])
+                cond += [stronger.effect_at_least(s_id, k), z3.Not(weaker.effect_at_least(w_id, k))]
+            options.append(z3.And(cond))
+        return z3.Or(options)
+
+    def _find(self, direction: int, lc: list[str] | None, rc: list[str] | None,
+              clause: tuple[str | None, str | None] | None) -> Witness | None:
+        solver = self._solver()
+        solver.add(self._differs(direction, lc, rc, clause))
+        for _ in range(_MAX_RETRIES):
+            if solver.check() != z3.sat:
+                return None
+            model = solver.model()
+            post = self._post(model)
+            witness = self._confirm(post, direction, lc, rc)
+            if witness is not None:
+                return self._shrink(witness, direction, lc, rc)
+            # The checkers did not confirm this model (a pattern sample that
+            # also matched a lexicon, say): exclude it and ask again.
+            solver.add(z3.Not(z3.And([d() == model[d] for d in model.decls() if d.arity() == 0])))
+        return None
+
+    def _outcome(self, side: int, post: dict[str, Any], clauses: list[str] | None) -> SideResult | None:
+        verdict, _problems = self.checkers[side].check(post)
+        if verdict is None:
+            return None
+        if clauses is None:
+            return SideResult(verdict.outcome, tuple(verdict.deciding))
+        wanted = set(clauses)
+        found = [f for f in verdict.findings if f["clause"] in wanted]
+        if not found:
+            return SideResult("permitted", ())
+        top = max(LEVEL[f["outcome"]] for f in found)
+        return SideResult(OUTCOMES[top], tuple(f["clause"] for f in found if LEVEL[f["outcome"]] == top))
+
+    def _confirm(self, post: dict[str, Any], direction: int, lc: list[str] | None,
+                 rc: list[str] | None) -> Witness | None:
+        left = self._outcome(0, post, lc)
+        right = self._outcome(1, post, rc)
+        if left is None or right is None:
+            return None
+        diff = LEVEL[right.outcome] - LEVEL[left.outcome]
+        if diff * direction <= 0:
+            return None
+        return Witness(post, left, right)
+
+    def _shrink(self, witness: Witness, direction: int, lc: list[str] | None, rc: list[str] | None) -> Witness:
+        """Drop every part of the post that the disagreement does not need."""
+        post = witness.post
+        changed = True
+        while changed:
+            changed = False
+            for smaller in _reductions(post, self.u.separator):
+                w = self._confirm(smaller, direction, lc, rc)
+                if w is not None:
+                    post, witness, changed = smaller, w, True
+                    break
+        return witness
+
+    # -- building a post from a model -----------------------------------------
+
+    def _post(self, model: z3.ModelRef) -> dict[str, Any]:
+        u = self.u
+        post: dict[str, Any] = {"id": "witness"}
+
+        def put(path: str, value: Any) -> None:
+            head, _, rest = path.partition(".")
+            if rest:
+                post.setdefault(head, {})[rest] = value
+            else:
+                post[head] = value
+
+        for path, domain in u.single.items():
+            value = domain[model.eval(u.single_var[path], model_completion=True).as_long()]
+            ft = FIELDS[path]
+            if value is _ABSENT or value == ft.default:
+                continue
+            if value == _OTHER:
+                value = _fresh_value(path, domain)
+            put(path, u.spelling.get(value, value) if ft.kind != "enum" else value)
+        media: list[dict[str, Any]] = []
+        for (path, value), var in u.many.items():
+            if not z3.is_true(model.eval(var, model_completion=True)):
+                continue
+            value = u.spelling.get(value, value)
+            if path == "labels":
+                post.setdefault("labels", []).append(value)
+            elif path == "links":
+                post.setdefault("links", []).append(value)
+            elif path == "media.kind":
+                media.append({"kind": value})
+            elif path == "media.labels":
+                media.append({"labels": [value]})
+            elif path == "media.description":
+                media.append({"description": value})
+        for label, var in u.labels.items():
+            if z3.is_true(model.eval(var, model_completion=True)) and label not in post.get("labels", []):
+                post.setdefault("labels", []).append(label)
+        texts: dict[str, list[str]] = {}
+        for path, tf in u.texts.items():
+            for (_hit, sample), var in zip(tf.units, tf.vars):
+                if z3.is_true(model.eval(var, model_completion=True)):
+                    texts.setdefault(path, []).append(sample)
+        for (path, regex, flags), var in u.patterns.items():
+            if z3.is_true(model.eval(var, model_completion=True)):
+                sample = _sample_for(regex, flags)
+                if sample is not None:
+                    texts.setdefault(path, []).append(sample)
+        for path, parts in texts.items():
+            text = f" {u.separator} ".join(parts)
+            if path == "media.description":
+                media.append({"description": text})
+            elif path == "links":
+                post.setdefault("links", []).extend(parts)
+            else:
+                put(path, text)
+        if media:
+            post["media"] = media
+        if u.time is not None:
+            seg = model.eval(u.time, model_completion=True).as_long()
+            if seg >= 0:
+                tz = zoneinfo.ZoneInfo(self.rulesets[1]["policy"].get("timezone") or "UTC")
+                when = dt.datetime.fromtimestamp(u.segment_instant(seg), tz)
+                post["posted_at"] = when.isoformat(timespec="minutes")
+        if "text" not in post:
+            post["text"] = ""
+        if post.get("sanction") == {}:
+            del post["sanction"]
+        return _ordered(post)
+
+
+def _fresh_value(path: str, domain: list[Any]) -> str:
+    taken = {v for v in domain if isinstance(v, str)}
+    for candidate in ("other", "unspecified", "none given"):
+        if candidate not in taken:
+            return candidate
+    return next(f"other-{i}" for i in itertools.count() if f"other-{i}" not in taken)
+
+
+_ORDER = ["id", "text", "platform", "action", "account", "author", "posted_at", "audience", "shared_from",
+          "media", "links", "sanction", "labels"]
+
+
+def _ordered(post: dict[str, Any]) -> dict[str, Any]:
+    return {k: post[k] for k in sorted(post, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k))}
+
+
+def _reductions(post: dict[str, Any], separator: str) -> Iterable[dict[str, Any]]:
+    """Smaller posts: one field, one list item or one part of a text removed."""
+    marker = f" {separator} "
+    for key in list(post):
+        if key in ("id",):
+            continue
+        value = post[key]
+        if key == "text":
+            parts = value.split(marker) if value else []
+            for i in range(len(parts)):
+                yield _ordered({**post, "text": marker.join(parts[:i] + parts[i + 1 :])})
+            continue
+        yield {k: v for k, v in post.items() if k != key}
+        if isinstance(value, list) and len(value) > 1:
+            for i in range(len(value)):
+                yield _ordered({**post, key: value[:i] + value[i + 1 :]})
+        if isinstance(value, dict) and len(value) > 1:
+            for sub in value:
+                yield _ordered({**post, key: {k: v for k, v in value.items() if k != sub}})
+
+
+def _sample_for(regex: str, flags: str) -> str | None:
+    """A short text the pattern matches, found by walking the regex."""
+    import re
+    import re._parser as sre_parse
+
+    try:
+        parsed = sre_parse.parse(regex, re.IGNORECASE if "i" in flags else 0)
+    except (re.error, RecursionError):
+        return None
+    try:
+        return _emit(parsed)
+    except _CannotEmit:
+        return None
+
+
+class _CannotEmit(Exception):
+    pass
+
+
+def _emit(parsed: Any) -> str:
+    import re._constants as c
+
+    out = []
+    for op, arg in parsed:
+        if op is c.LITERAL:
+            out.append(chr(arg))
+        elif op is c.NOT_LITERAL:
+            out.append("x" if chr(arg) != "x" else "y")
+        elif op is c.ANY:
+            out.append("x")
+        elif op is c.IN:
+            out.append(_emit_class(arg))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            lo, _hi, sub = arg
+            out.append(_emit(sub) * lo)  # the shortest text: the fewest repeats
+        elif op is c.SUBPATTERN:
+            out.append(_emit(arg[-1]))
+        elif op is c.BRANCH:
+            out.append(_emit(arg[1][0]))
+        elif op in (c.AT,):
+            continue
+        else:
+            raise _CannotEmit(op)
+    return "".join(out)
+
+
+def _emit_class(items: Any) -> str:
+    import re._constants as c
+
+    negate = False
+    for op, arg in items:
+        if op is c.NEGATE:
+            negate = True
+        elif op is c.LITERAL and not negate:
+            return chr(arg)
+        elif op is c.RANGE and not negate:
+            return chr(arg[0])
+        elif op is c.CATEGORY and not negate:
+            return {c.CATEGORY_DIGIT: "7", c.CATEGORY_SPACE: " ", c.CATEGORY_WORD: "a"}.get(arg, "a")
+    if negate:
+        return "~"
+    raise _CannotEmit("class")

@@ -1,223 +1,17 @@
-"""The `govpost` command. Thin: it parses options, calls :mod:`toolkit.api`, prints, exits.
-
-Exit codes, the same for every command:
-
-====  ==========================================================
-0     success: valid, passing, nothing at the fail level
-1     findings: a post at the fail level, a failing example, …
-2     invalid input: syntax or semantic errors, unreadable files, bad records
-3     internal error (a bug in govpost: please report it)
-====  ==========================================================
-"""
+"""The check command: posts against a policy or a compiled rule set."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
+import re
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from . import __version__
-from .diagnostics import Diagnostic, render_json, render_text, summary_line
-
-EXIT_OK, EXIT_FINDINGS, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
-OUTCOME_CHOICES = ("permitted", "advisory", "requires_sanction", "prohibited")
-
-
-class Failure(click.ClickException):
-    """A handled failure: its message is printed as is and the command exits with its code."""
-
-    def __init__(self, code: int, message: str = ""):
-        super().__init__(message)
-        self.exit_code = code
-
-    def show(self, file: Any = None) -> None:
-        if self.message:
-            click.echo(self.message, err=True)
-
-
-def _color(stream: Any) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
-def _print_diagnostics(diags: list[Diagnostic], fmt: str) -> None:
-    if fmt == "json":
-        click.echo(render_json(diags))
-        return
-    if diags:
-        click.echo(render_text(diags, color=_color(sys.stderr)), err=True)
-        click.echo(err=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write a file so that readers see the old or the new content, never a half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _load_ruleset(target: str, fmt: str = "text") -> dict[str, Any]:
-    """A rule set from a compiled ``.json`` file or by compiling a ``.policy`` file."""
-    from . import api
-
-    if target.endswith(".json"):
-        from .rules import RuleSetError
-
-        try:
-            return api.load_rules(target)
-        except OSError as exc:
-            raise Failure(EXIT_INVALID, f"error[I501]: cannot read `{target}`: {exc.strerror or exc}") from None
-        except RuleSetError as exc:
-            raise Failure(EXIT_INVALID, f"{target}: error[{exc.code}]: {exc}") from None
-    result = api.check_file(target)
-    if not result.ok:
-        _print_diagnostics(result.diagnostics, fmt)
-        raise Failure(EXIT_INVALID, f"{target}: {summary_line(result.diagnostics)}; fix them first")
-    return api.compile_result(result)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="govpost")
-def cli() -> None:
-    """govpost: social-media conduct rules for civil servants, as code.
-
-    Write guidelines once as .policy files; validate and test them, compile
-    them to a machine-checkable rule set, and check posts against it.
-
-    \b
-    Exit codes: 0 ok, 1 findings (a post at the fail level, a failing
-    example), 2 invalid input, 3 internal error.
-    """
-
-
-# ---------------------------------------------------------------------------
-# validate
-# ---------------------------------------------------------------------------
-
-
-@cli.command()
-@click.argument("policies", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def validate(policies: tuple[str, ...], fmt: str, strict: bool) -> None:
-    """Check policies for errors: syntax, names, types, citations, regexes, dates, examples."""
-    from . import api
-
-    worst = EXIT_OK
-    all_diags: list[Diagnostic] = []
-    for path in policies:
-        result = api.check_file(path)
-        all_diags.extend(result.diagnostics)
-        failed = not result.ok or (strict and result.warnings)
-        if fmt == "text":
-            _print_diagnostics(result.diagnostics, fmt)
-            status = "invalid" if failed else "valid"
-            click.echo(f"{path}: {status} ({summary_line(result.diagnostics)})")
-        if failed:
-            worst = EXIT_INVALID
-    if fmt == "json":
-        click.echo(render_json(all_diags))
-    raise SystemExit(worst)
-
-
-# ---------------------------------------------------------------------------
-# compile
-# ---------------------------------------------------------------------------
-
-
-@cli.command(name="compile")
-@click.argument("policy", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
-              help="Directory to write <policy-id>.rules.json into.")
-@click.option("--stdout", "to_stdout", is_flag=True, help="Print the rule set instead of writing a file.")
-def compile_cmd(policy: str, out_dir: str, to_stdout: bool) -> None:
-    """Compile a policy to its machine-checkable rule set (<policy-id>.rules.json)."""
-    from .rules import dumps
-
-    ruleset = _load_ruleset(policy)
-    text = dumps(ruleset)
-    if to_stdout:
-        click.echo(text, nl=False)
-        return
-    target = Path(out_dir) / f"{ruleset['policy']['id']}.rules.json"
-    _write_atomic(target, text)
-    click.echo(f"wrote {target} ({len(ruleset['clauses'])} clauses, {ruleset['content_hash'][:19]})")
-
-
-# ---------------------------------------------------------------------------
-# test
-# ---------------------------------------------------------------------------
-
-
-@cli.command()
-@click.argument("policies", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--junit", type=click.Path(dir_okay=False), help="Also write JUnit XML to this file.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--min-coverage", type=click.FloatRange(0, 100), default=0, show_default=True,
-              help="Fail when fewer than this percentage of clauses decide an example.")
-@click.option("-v", "--verbose", is_flag=True, help="List passing examples too.")
-def test(policies: tuple[str, ...], junit: str | None, fmt: str, min_coverage: float, verbose: bool) -> None:
-    """Run every worked example of policies and report clause coverage."""
-    from .testing import junit_xml, run_examples
-
-    reports = []
-    code = EXIT_OK
-    for path in policies:
-        try:
-            ruleset = _load_ruleset(path, fmt)
-        except Failure as exc:
-            exc.show()
-            code = EXIT_INVALID
-            continue
-        report = run_examples(ruleset)
-        reports.append(report)
-        if report.failed or report.coverage * 100 < min_coverage:
-            code = max(code, EXIT_FINDINGS)
-        if fmt == "text":
-            _print_test_report(path, report, verbose)
-    if fmt == "json":
-        click.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=2))
-    if junit:
-        _write_atomic(Path(junit), junit_xml(reports))
-    raise SystemExit(code)
-
-
-def _print_test_report(path: str, report: Any, verbose: bool) -> None:
-    color = _color(sys.stdout)
-    ok = click.style("ok", fg="green") if color else "ok"
-    fail = click.style("FAIL", fg="red", bold=True) if color else "FAIL"
-    click.echo(f"{path}: {len(report.results)} examples")
-    for r in report.results:
-        if r.passed and not verbose:
-            continue
-        where = f"{r.source.get('file')}:{r.source.get('line')}"
-        click.echo(f"  {ok if r.passed else fail}  {r.clause}: {r.title}  ({where})")
-        if not r.passed:
-            click.echo(f"        {r.failure()}")
-    cov = f"{report.coverage * 100:.0f}%"
-    click.echo(
-        f"  {report.passed} passed, {report.failed} failed; clause coverage {cov} "
-        f"({len(report.clauses) - len(report.uncovered)}/{len(report.clauses)} clauses decide an example)"
-    )
-    for gap in report.uncovered:
-        click.echo(f"    not covered: {gap.number} {gap.clause}: {gap.reason}")
-
+from .app import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, OUTCOME_CHOICES, Failure, _color, _load_ruleset, cli
 
 # ---------------------------------------------------------------------------
 # check
@@ -262,7 +56,7 @@ def check(target: str, inputs: tuple[str, ...], fmt: str | None, fail_on: str, e
       govpost check policies/in/ais-social-media.policy --text "Vote BJP!" --platform x
       govpost check output/ais-social-media.rules.json posts.jsonl --format jsonl
     """
-    from . import api
+    from .. import api
 
     ruleset = _load_ruleset(target)
     checker = api.checker(ruleset)
@@ -370,7 +164,7 @@ def _single_post(options: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _records(inputs: tuple[str, ...], single: dict[str, Any] | None) -> Iterator[tuple[str, Any]]:
-    from .posts import Record, read_records
+    from ..posts import Record, read_records
 
     if single is not None:
         yield "<options>", Record(1, 1, single)
@@ -443,8 +237,6 @@ def _evidence_lines(evidence: list[dict[str, Any]], post: dict[str, Any], color:
 
 
 def _lookup(post: dict[str, Any], where: str) -> Any:
-    import re
-
     cur: Any = post
     for part in re.findall(r"[^.\[\]]+|\[\d+\]", where):
         if part.startswith("["):
@@ -474,41 +266,3 @@ def _highlight(text: str, ranges: list[tuple[int, int]], color: bool) -> str:
     return shown if len(text) <= 400 else shown[:400] + "…"
 
 
-# ---------------------------------------------------------------------------
-# schema
-# ---------------------------------------------------------------------------
-
-
-@cli.command()
-@click.argument("which", type=click.Choice(["post", "rules"]))
-def schema(which: str) -> None:
-    """Print the JSON Schema of a post or of a compiled rule set."""
-    if which == "post":
-        from .postschema import json_schema
-
-        click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
-    else:
-        from .resources import schemas_dir
-
-        click.echo((schemas_dir() / "rules.schema.json").read_text(encoding="utf-8"), nl=False)
-
-
-def main(argv: list[str] | None = None) -> NoReturn:
-    """Entry point: run the CLI; an unexpected exception is a bug and exits 3."""
-    try:
-        cli.main(args=argv, prog_name="govpost")
-    except SystemExit:
-        raise
-    except BrokenPipeError:
-        sys.exit(EXIT_OK)
-    except Exception as exc:  # pragma: no cover - a bug, by definition
-        if os.environ.get("GOVPOST_DEBUG"):
-            raise
-        click.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            "this is a bug in govpost; please report it with the command you ran "
-            "(set GOVPOST_DEBUG=1 to see the traceback)",
-            err=True,
-        )
-        sys.exit(EXIT_INTERNAL)
-    sys.exit(EXIT_OK)

@@ -1,0 +1,131 @@
+"""The `govpost` command group, its shared helpers and its exit codes.
+
+Each group of commands lives in its own module of this package and is
+registered on :data:`cli` when the package is imported. The commands are
+thin: they parse options, call :mod:`toolkit.api`, print, and exit.
+
+Exit codes, the same for every command:
+
+====  ==========================================================
+0     success: valid, passing, nothing at the fail level
+1     findings: a post at the fail level, a failing example, …
+2     invalid input: syntax or semantic errors, unreadable files, bad records
+3     internal error (a bug in govpost: please report it)
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from .. import __version__
+from ..diagnostics import Diagnostic, render_json, render_text, summary_line
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+OUTCOME_CHOICES = ("permitted", "advisory", "requires_sanction", "prohibited")
+
+
+class Failure(click.ClickException):
+    """A handled failure: its message is printed as is and the command exits with its code."""
+
+    def __init__(self, code: int, message: str = ""):
+        super().__init__(message)
+        self.exit_code = code
+
+    def show(self, file: Any = None) -> None:
+        if self.message:
+            click.echo(self.message, err=True)
+
+
+def _color(stream: Any) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _print_diagnostics(diags: list[Diagnostic], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(render_json(diags))
+        return
+    if diags:
+        click.echo(render_text(diags, color=_color(sys.stderr)), err=True)
+        click.echo(err=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never a half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_ruleset(target: str, fmt: str = "text") -> dict[str, Any]:
+    """A rule set from a compiled ``.json`` file or by compiling a ``.policy`` file."""
+    from .. import api
+
+    if target.endswith(".json"):
+        from ..rules import RuleSetError
+
+        try:
+            return api.load_rules(target)
+        except OSError as exc:
+            raise Failure(EXIT_INVALID, f"error[I501]: cannot read `{target}`: {exc.strerror or exc}") from None
+        except RuleSetError as exc:
+            raise Failure(EXIT_INVALID, f"{target}: error[{exc.code}]: {exc}") from None
+    result = api.check_file(target)
+    if not result.ok:
+        _print_diagnostics(result.diagnostics, fmt)
+        raise Failure(EXIT_INVALID, f"{target}: {summary_line(result.diagnostics)}; fix them first")
+    return api.compile_result(result)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="govpost")
+def cli() -> None:
+    """govpost: social-media conduct rules for civil servants, as code.
+
+    Write guidelines once as .policy files; validate and test them, compile
+    them to a machine-checkable rule set, and check posts against it.
+
+    \b
+    Exit codes: 0 ok, 1 findings (a post at the fail level, a failing
+    example), 2 invalid input, 3 internal error.
+    """
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: run the CLI; an unexpected exception is a bug and exits 3."""
+    try:
+        cli.main(args=argv, prog_name="govpost")
+    except SystemExit:
+        raise
+    except BrokenPipeError:
+        sys.exit(EXIT_OK)
+    except Exception as exc:  # pragma: no cover - a bug, by definition
+        if os.environ.get("GOVPOST_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "this is a bug in govpost; please report it with the command you ran "
+            "(set GOVPOST_DEBUG=1 to see the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(EXIT_OK)

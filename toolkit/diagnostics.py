@@ -65,6 +65,7 @@ CODES: dict[str, str] = {
     "R305": "value outside an enumeration",
     "R306": "invalid date and time",
     "R307": "missing required field",
+    "R308": "label the policy does not declare",
     # Compiled rule sets
     "C401": "not a govpost rule set",
     "C402": "unsupported rule-set version",

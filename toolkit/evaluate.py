@@ -41,15 +41,19 @@ class Verdict:
     deciding: list[str]
     findings: list[dict[str, Any]]
     excepted: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "outcome": self.outcome,
             "deciding": self.deciding,
             "findings": self.findings,
             "excepted": self.excepted,
         }
+        if self.warnings:
+            out["warnings"] = self.warnings
+        return out
 
 
 class _Ctx:
@@ -59,7 +63,10 @@ class _Ctx:
 
     def __init__(self, post: dict[str, Any], checker: Checker):
         self.post = post
+        # A label set on an attached item counts as a label of the post.
         self.labels = set(post["labels"])
+        for item in post["media"]:
+            self.labels.update(item.get("labels") or ())
         self.ts = post["_ts"]
         self.lex: dict[str, dict[str, list[Evidence]]] = {}
         self.pat: dict[str, dict[str, list[Evidence]]] = {}
@@ -368,7 +375,7 @@ class Checker:
             def labelled(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
                 if label in ctx.labels:
                     if ev is not None:
-                        ev.append({"field": "labels", "value": label})
+                        ev.append({"field": _label_field(ctx.post, label), "value": label})
                     return True
                 return False
 
@@ -402,9 +409,24 @@ class Checker:
 
     # -- checking ---------------------------------------------------------
 
+    def _warnings(self, ctx: _Ctx) -> list[dict[str, Any]]:
+        from .diagnostics import did_you_mean
+
+        declared = self.ruleset["labels"]
+        out = []
+        for label in sorted(ctx.labels - declared.keys()):
+            warning = {"code": "R308", "field": _label_field(ctx.post, label),
+                       "message": f"`{label}` is not a label of this policy, so no clause tests it"}
+            hint = did_you_mean(label, declared)
+            if hint:
+                warning["help"] = hint
+            out.append(warning)
+        return out
+
     def check_post(self, post: dict[str, Any]) -> Verdict:
         """Check a post that passed :func:`toolkit.posts.validate`."""
         ctx = _Ctx(post, self)
+        warnings = self._warnings(ctx) if ctx.labels else []
         findings = []
         excepted = []
         best = -1
@@ -434,10 +456,10 @@ class Checker:
                 }
             )
         if best < 0:
-            return Verdict(post.get("id"), self.default_outcome, [], [], excepted)
+            return Verdict(post.get("id"), self.default_outcome, [], [], excepted, warnings)
         outcome = OUTCOMES[best]
         deciding = [f["clause"] for f in findings if f["outcome"] == outcome]
-        return Verdict(post.get("id"), outcome, deciding, findings, excepted)
+        return Verdict(post.get("id"), outcome, deciding, findings, excepted, warnings)
 
     def check(self, record: Any) -> tuple[Verdict | None, list[Problem]]:
         """Validate a decoded JSON record and check it."""
@@ -445,6 +467,16 @@ class Checker:
         if post is None:
             return None, problems
         return self.check_post(post), []
+
+
+def _label_field(post: dict[str, Any], label: str) -> str:
+    """Where a label was set: the post's labels, or an attached item's."""
+    if label in post["labels"]:
+        return "labels"
+    for i, item in enumerate(post["media"]):
+        if label in (item.get("labels") or ()):
+            return f"media[{i}].labels"
+    return "labels"
 
 
 def _dedupe(evidence: list[Evidence]) -> list[Evidence]:

@@ -72,6 +72,19 @@ class Normalized:
         return self._spans[first][0], self._spans[last][1]
 
 
+def fold(word: str) -> str:
+    """Compatibility-normalise and case-fold a word (NFKC, then case folding, then NFKC).
+
+    The same word typed differently compares equal: a precomposed ``é`` and
+    ``e`` + combining acute, Devanagari ``ज़`` as one character or as ``ज`` +
+    nukta, full-width ``ＢＪＰ`` and ``BJP``. Folding a token at a time keeps
+    the token's span in the original text exact.
+    """
+    if word.isascii():
+        return word.lower()
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", word).casefold())
+
+
 def tokens(text: str) -> list[tuple[str, int, int]]:
     """The tokens of a text: (folded token, start, end) in the original."""
     out: list[tuple[str, int, int]] = []
@@ -81,9 +94,13 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
             # A camel-case hashtag: each capitalised part is a word.
             for part in _CAMEL.finditer(word):
                 if part.group().strip():
-                    out.append((part.group().casefold(), start + part.start(), start + part.end()))
+                    out.append((fold(part.group()), start + part.start(), start + part.end()))
             continue
-        out.append((word.casefold(), start, end))
+        folded = fold(word)
+        if " " in folded:
+            # NFKC can expand a character into words (`㍻`); keep one token.
+            folded = folded.replace(" ", "")
+        out.append((folded, start, end))
     return out
 
 
@@ -117,12 +134,12 @@ def hashtag_key(entry: str) -> str | None:
     "#Ad" but not the word "ad" in "ad hoc".
     """
     mt = _HASHTAG_IN_TEXT.fullmatch(entry.strip())
-    return mt.group(1).casefold() if mt else None
+    return fold(mt.group(1)) if mt else None
 
 
 def hashtags(text: str) -> list[tuple[str, int, int]]:
     """The hashtags of a text: (folded tag without `#`, start, end), the span including `#`."""
-    return [(mt.group(1).casefold(), mt.start(), mt.end()) for mt in _HASHTAG_IN_TEXT.finditer(text)]
+    return [(fold(mt.group(1)), mt.start(), mt.end()) for mt in _HASHTAG_IN_TEXT.finditer(text)]
 
 
 def entry_keys(entry: str) -> list[str]:

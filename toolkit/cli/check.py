@@ -217,6 +217,9 @@ def _render_verdict(verdict: Any, post: dict[str, Any], color: bool, name: str |
             lines.append(f"      {field_name}: {shown}")
     for e in verdict.excepted:
         lines.append(f"  {e['number']} {e['clause']} does not apply: {e['exception']}")
+    for w in verdict.warnings:
+        hint = f" ({w['help']})" if w.get("help") else ""
+        lines.append(f"  {style('warning', fg='yellow')}[{w['code']}]: {w['field']}: {w['message']}{hint}")
     return "\n".join(lines)
 
 

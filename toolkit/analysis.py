@@ -426,8 +426,13 @@ class Analyzer:
               clause: tuple[str | None, str | None] | None) -> Witness | None:
         solver = self._solver()
         solver.add(self._differs(direction, lc, rc, clause))
+        # Readable witnesses first: words in the post's own text rather than
+        # in a bio or an image description, when such a witness exists.
+        plain = [z3.Not(v) for path, tf in self.u.texts.items() if path != "text" for v in tf.vars]
         for _ in range(_MAX_RETRIES):
-            if solver.check() != z3.sat:
+            if plain and solver.check(*plain) == z3.sat:
+                pass
+            elif solver.check() != z3.sat:
                 return None
             model = solver.model()
             post = self._post(model)

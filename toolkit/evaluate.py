@@ -234,18 +234,15 @@ class Checker:
             return min(subs, key=len) if subs else None
         return None  # not, comparisons, periods: usually true, not worth indexing
 
-    def _fired(self, ctx: _Ctx, trigger: frozenset[tuple[str, ...]]) -> bool:
-        for atom in trigger:
-            kind = atom[0]
-            if kind == "lex":
-                if atom[2] in self._lexicon_hits(ctx, atom[1]):
-                    return True
-            elif kind == "pat":
-                if atom[2] in self._pattern_hits(ctx, atom[1]):
-                    return True
-            elif atom[1] in ctx.labels:
-                return True
-        return False
+    def _fired(self, ctx: _Ctx) -> set[tuple[str, ...]]:
+        """Every trigger atom that holds for the post, after one matching pass per field."""
+        fired: set[tuple[str, ...]] = {("label", label) for label in ctx.labels}
+        for path in self._trigger_fields:
+            for lex in self._lexicon_hits(ctx, path):
+                fired.add(("lex", path, lex))
+            for pat in self._pattern_hits(ctx, path):
+                fired.add(("pat", path, pat))
+        return fired
 
     # -- matching -------------------------------------------------------
 
@@ -430,8 +427,9 @@ class Checker:
         findings = []
         excepted = []
         best = -1
+        fired = self._fired(ctx)
         for clause, when, unless, trigger in self._clauses:
-            if trigger is not None and not self._fired(ctx, trigger):
+            if trigger is not None and trigger.isdisjoint(fired):
                 continue
             if not when(ctx, None):
                 continue

@@ -265,6 +265,9 @@ def _check_ref(node: m.Ref, symbols: Symbols) -> Iterator[Diagnostic]:
         if ft.kind != "bool":
             yield Diagnostic("S206", f"`{path}` is not a yes/no field", node.span, help=_compare_hint(path))
         return
+    if path in GROUPS:
+        yield Diagnostic("S206", f"`{path}` is a group of fields, not a condition", node.span, help=_field_help(path))
+        return
     if len(node.path.parts) == 1:
         yield Diagnostic(
             "S201", f"undefined signal `{path}`", node.span,
@@ -289,7 +292,8 @@ def _check_compare(node: m.Compare) -> Iterator[Diagnostic]:
     for value in node.values:
         if ft.kind == "enum":
             if value.kind == "bool" or value.value not in ft.values:
-                yield Diagnostic("S205", f"`{value.value}` is not a value of `{path}`", value.span,
+                shown = ("true" if value.value else "false") if value.kind == "bool" else value.value
+                yield Diagnostic("S205", f"`{shown}` is not a value of `{path}`", value.span,
                                  help=did_you_mean(str(value.value), ft.values)
                                  or f"`{path}` is one of: {', '.join(ft.values)}")
         elif ft.kind == "bool":

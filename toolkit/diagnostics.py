@@ -64,7 +64,6 @@ CODES: dict[str, str] = {
     "R304": "field of the wrong type",
     "R305": "value outside an enumeration",
     "R306": "invalid date and time",
-    "R307": "missing required field",
     "R308": "label the policy does not declare",
     # Compiled rule sets
     "C401": "not a govpost rule set",

@@ -212,8 +212,9 @@ class _Lower(Transformer[Token, Any]):
         raw = str(regex_tok)
         close = raw.rindex("/")
         body, flags = raw[1:close], raw[close + 1 :]
-        # `\/` is how a slash is written inside the delimiters; RE2 reads `/`.
-        body = body.replace("\\/", "/")
+        # `\/` is how a slash is written inside the delimiters; RE2 gets `/`.
+        # Other escapes pass through untouched (`\\/` is `\\` then the end).
+        body = re.sub(r"\\(.)", lambda mt: "/" if mt.group(1) == "/" else mt.group(0), body)
         return m.Pattern(str(ident), description, body, flags, self._span(meta), self._tok(regex_tok))
 
     @v_args(meta=True)

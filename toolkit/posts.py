@@ -70,6 +70,8 @@ def validate(record: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
     problems: list[Problem] = []
     post: dict[str, Any] = {}
     for key, value in record.items():
+        if value is None:
+            continue  # null is the same as absent: the field takes its default
         if key in _TOP_LEAVES:
             if key in LIST_FIELDS:
                 _check_list(key, value, problems)
@@ -121,6 +123,7 @@ def _check_group(group: str, where: str, value: Any, problems: list[Problem]) ->
         problems.append(Problem("R304", where, f"`{where}` must be an object, not {_json_type(value)}"))
         return {}
     leaves = _GROUP_LEAVES[group]
+    value = {k: v for k, v in value.items() if v is not None}
     for key, sub in value.items():
         path = f"{where}.{key}"
         if key in leaves:
@@ -131,7 +134,7 @@ def _check_group(group: str, where: str, value: Any, problems: list[Problem]) ->
         else:
             problems.append(Problem("R303", path, f"unknown field `{path}`",
                                     _suggest(key, leaves) and f"did you mean `{where}.{_best(key, leaves)}`?"))
-    return dict(value)
+    return value
 
 
 def _best(name: str, options: Iterable[str]) -> str:
@@ -243,41 +246,70 @@ def _chain(first: str, stream: IO[str]) -> Iterator[str]:
         yield pending
 
 
+def _json_error(exc: json.JSONDecodeError) -> str:
+    return f"not valid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
 def _read_lines(lines: Iterable[str]) -> Iterator[Record]:
     index = 0
-    pending: list[str] = []
-    start_line = 0
-    for lineno, line in enumerate(lines, 1):
+    pending: list[tuple[int, str]] = []  # (line number, text) of a record spread over lines
+    queue = iter(enumerate(lines, 1))
+    replay: list[tuple[int, str]] = []
+    while True:
+        if replay:
+            lineno, line = replay.pop(0)
+        else:
+            nxt = next(queue, None)
+            if nxt is None:
+                if not pending:
+                    break
+                # The input ended inside a record spread over these lines.
+                index += 1
+                yield Record(index, pending[0][0], None,
+                             Problem("R301", "", "not valid JSON: the input ended inside a record"))
+                break
+            lineno, line = nxt
         if not pending and not line.strip():
             continue
-        if not pending:
-            start_line = lineno
-        pending.append(line)
-        text = "".join(pending)
+        pending.append((lineno, line))
+        text = "".join(t for _n, t in pending)
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            # An object spread over lines: keep reading while the text is an
-            # unfinished object; a broken line is reported on its own.
-            if text.lstrip().startswith("{") and exc.msg.startswith(("Expecting", "Unterminated")) and exc.pos >= len(text.rstrip()) - 1 and len(pending) < 1000:
+            # An object spread over several lines: keep reading while the
+            # text so far is an unfinished object.
+            unfinished = (
+                text.lstrip().startswith("{")
+                and exc.msg.startswith(("Expecting", "Unterminated"))
+                and exc.pos >= len(text.rstrip()) - 1
+                and len(pending) < 1000
+            )
+            if unfinished:
                 continue
+            first_no, first = pending[0]
             index += 1
-            yield Record(index, start_line, None, Problem("R301", "", f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            try:
+                json.loads(first.rstrip("\r\n"))
+                message = "not valid JSON"
+            except json.JSONDecodeError as own:
+                message = _json_error(own)
+            yield Record(index, first_no, None, Problem("R301", "", message))
+            # Only the first line is the broken record; the lines read after
+            # it are records of their own and are read again.
+            replay = pending[1:] + replay
             pending = []
             continue
         index += 1
-        yield Record(index, start_line, value)
+        yield Record(index, pending[0][0], value)
         pending = []
-    if pending:
-        index += 1
-        yield Record(index, start_line, None, Problem("R301", "", "not valid JSON: the input ended inside a record"))
 
 
 def _read_array(text: str) -> Iterator[Record]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        yield Record(1, exc.lineno, None, Problem("R301", "", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"))
+        msg = exc.msg.removesuffix(" at")
+        yield Record(1, exc.lineno, None, Problem("R301", "", f"not valid JSON: {msg} at line {exc.lineno}, column {exc.colno}"))
         return
     # Line numbers of the elements of an array: find where each one starts.
     decoder = json.JSONDecoder()

@@ -82,6 +82,14 @@ def field_names() -> list[str]:
     return sorted(FIELDS)
 
 
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    # null is accepted everywhere and means the same as an absent field.
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    schema["type"] = [schema["type"], "null"]
+    return schema
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of a post, generated from :data:`FIELDS`."""
 
@@ -102,7 +110,7 @@ def json_schema() -> dict[str, Any]:
         out["description"] = ft.description
         if ft.default is not None:
             out["default"] = ft.default
-        return out
+        return _nullable(out)
 
     props: dict[str, Any] = {}
     for name, (description, is_list) in GROUPS.items():
@@ -116,12 +124,12 @@ def json_schema() -> dict[str, Any]:
                                "description": FIELDS["media.labels"].description}
         obj = {"type": "object", "additionalProperties": False, "properties": inner,
                "description": description}
-        props[name] = {"type": "array", "items": obj, "description": description} if is_list else obj
+        props[name] = _nullable({"type": "array", "items": obj, "description": description} if is_list else obj)
     for path, ft in FIELDS.items():
         if "." in path:
             continue
         if path in LIST_FIELDS:
-            props[path] = {"type": "array", "items": {"type": "string"}, "description": ft.description}
+            props[path] = _nullable({"type": "array", "items": {"type": "string"}, "description": ft.description})
         else:
             props[path] = leaf(ft)
     return {
@@ -129,7 +137,7 @@ def json_schema() -> dict[str, Any]:
         "$id": "https://govpost.example/schemas/post.schema.json",
         "title": "govpost post",
         "description": "A social-media post as the govpost checker reads it. Every field is optional; "
-        "absent fields take the defaults shown.",
+        "absent fields, and fields given as null, take the defaults shown.",
         "type": "object",
         "additionalProperties": False,
         "properties": dict(sorted(props.items())),

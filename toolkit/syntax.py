@@ -98,9 +98,12 @@ def keywords() -> dict[str, str]:
 
 # A line that starts with one of these words starts a declaration or a
 # clause: after a syntax error, parsing resumes at the next such line.
+# `topic`, `label` and `authority` also start lines inside a clause
+# (`topic political_neutrality`); as declarations they are followed by a
+# name and a quoted title.
 _SYNC = re.compile(
-    r"^[ \t]*(?:clause|section|topic|label|authority|instrument|define|lexicon|pattern"
-    r"|signal|period|include|policy)\b",
+    r"^[ \t]*(?:(?:clause|section|instrument|define|lexicon|pattern|signal|period|include|policy)\b"
+    r"|(?:topic|label|authority)[ \t]+[A-Za-z_][\w-]*[ \t]+\")",
     re.MULTILINE,
 )
 
@@ -178,8 +181,25 @@ def _expected_text(names: set[str]) -> str:
     return "; expected one of " + ", ".join(words)
 
 
+def _accepted(exc: UnexpectedToken) -> set[str]:
+    """Every terminal the parser would have taken here.
+
+    Lark's own list leaves out keywords that the contextual lexer would lex
+    as names; asking the parser state gives the complete list.
+    """
+    expected = set(exc.expected)
+    ip = getattr(exc, "interactive_parser", None)
+    if ip is not None:
+        try:
+            expected |= set(ip.accepts())
+        except Exception:  # noqa: BLE001 - the list is a courtesy; never fail the error report
+            pass
+    return expected
+
+
 def _diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
     if isinstance(exc, UnexpectedToken):
+        exc.expected = _accepted(exc)
         tok = exc.token
         if tok.type == "$END":
             return _eof(

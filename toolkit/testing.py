@@ -144,6 +144,9 @@ def junit_xml(reports: list[TestReport]) -> str:
             root, "testsuite", name=report.policy_id, tests=str(len(report.results)),
             failures=str(report.failed), errors="0", skipped="0",
         )
+        # The JUnit schema puts <properties> before the test cases.
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="clause_coverage", value=f"{report.coverage:.4f}")
         for r in report.results:
             case = ET.SubElement(
                 suite, "testcase", classname=f"{report.policy_id}.{r.clause}", name=r.title,
@@ -152,7 +155,5 @@ def junit_xml(reports: list[TestReport]) -> str:
             if not r.passed:
                 failure = ET.SubElement(case, "failure", message=r.failure() or "failed")
                 failure.text = r.failure()
-        props = ET.SubElement(suite, "properties")
-        ET.SubElement(props, "property", name="clause_coverage", value=f"{report.coverage:.4f}")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -85,6 +85,19 @@ def fold(word: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", word).casefold())
 
 
+def _add(out: list[tuple[str, int, int]], word: str, start: int, end: int) -> None:
+    folded = fold(word)
+    pieces = TOKEN.findall(folded)
+    if len(pieces) == 1 and pieces[0] == folded:
+        out.append((folded, start, end))
+        return
+    # NFKC can turn one character into several words or put punctuation
+    # inside a word (`¼` → `1⁄4`, `㈱` → `(株)`): split the folded form as a
+    # text would be split, each piece keeping the original word's span, so
+    # that normalising a normalised text changes nothing.
+    out.extend((piece, start, end) for piece in pieces)
+
+
 def tokens(text: str) -> list[tuple[str, int, int]]:
     """The tokens of a text: (folded token, start, end) in the original."""
     out: list[tuple[str, int, int]] = []
@@ -94,13 +107,9 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
             # A camel-case hashtag: each capitalised part is a word.
             for part in _CAMEL.finditer(word):
                 if part.group().strip():
-                    out.append((fold(part.group()), start + part.start(), start + part.end()))
+                    _add(out, part.group(), start + part.start(), start + part.end())
             continue
-        folded = fold(word)
-        if " " in folded:
-            # NFKC can expand a character into words (`㍻`); keep one token.
-            folded = folded.replace(" ", "")
-        out.append((folded, start, end))
+        _add(out, word, start, end)
     return out
 
 

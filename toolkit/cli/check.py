@@ -172,7 +172,10 @@ def _records(inputs: tuple[str, ...], single: dict[str, Any] | None) -> Iterator
     for name in inputs:
         if name == "-":
             stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="strict")
-            yield from (("<stdin>", r) for r in read_records(stream, "<stdin>"))
+            try:
+                yield from (("<stdin>", r) for r in read_records(stream, "<stdin>"))
+            except UnicodeDecodeError as exc:
+                raise Failure(EXIT_INVALID, f"error[I502]: standard input is not UTF-8 text: {exc.reason}") from None
             continue
         try:
             fh = open(name, encoding="utf-8-sig")  # noqa: SIM115

@@ -1,0 +1,256 @@
+"""Every diagnostic code in the registry is exercised.
+
+:data:`HOW` maps each code of :data:`toolkit.diagnostics.CODES` to the inputs
+that must produce it: fixture policies, records given to the post validator
+and reader, and command lines run through click's runner. A code that no input
+can produce is listed in :data:`UNREACHABLE` with the reason; a test makes sure
+that it really is used nowhere, so the list cannot go stale.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support import ERROR_CASES, POLICIES, ROOT, check_fixture, codes
+
+from toolkit import api
+from toolkit.cli import cli
+from toolkit.diagnostics import CODES
+from toolkit.posts import read_records, validate
+
+Producer = Callable[[Path], set[str]]
+
+_CODE_IN_TEXT = re.compile(r"\b(?:error|warning)\[([A-Z]\d{3})\]")
+
+
+def fixture(case: str) -> Producer:
+    """The codes of a policy in tests/fixtures/errors."""
+    assert case in ERROR_CASES, case
+
+    def run(tmp_path: Path) -> set[str]:
+        return codes(check_fixture(f"errors/{case}.policy").diagnostics)
+
+    run.__name__ = f"fixture errors/{case}.policy"
+    return run
+
+
+def policy_bytes(data: bytes) -> Producer:
+    """The codes of checking a policy file with these bytes (or a missing file, for None)."""
+
+    def run(tmp_path: Path) -> set[str]:
+        path = tmp_path / "p.policy"
+        path.write_bytes(data)
+        return codes(api.check_file(path).diagnostics)
+
+    run.__name__ = f"policy file {data[:20]!r}"
+    return run
+
+
+def missing_policy(tmp_path: Path) -> set[str]:
+    return codes(api.check_file(tmp_path / "does-not-exist.policy").diagnostics)
+
+
+def record(value: object) -> Producer:
+    """The codes of validating one decoded JSON value as a post."""
+
+    def run(tmp_path: Path) -> set[str]:
+        post, problems = validate(value)
+        assert (post is None) == bool(problems)
+        return {p.code for p in problems}
+
+    run.__name__ = f"validate({value!r})"
+    return run
+
+
+def lines(text: str) -> Producer:
+    """The codes of reading a JSON Lines text and validating its records."""
+
+    def run(tmp_path: Path) -> set[str]:
+        out = set()
+        for rec in read_records(io.StringIO(text)):
+            if rec.error is not None:
+                out.add(rec.error.code)
+            else:
+                out.update(p.code for p in validate(rec.value)[1])
+        return out
+
+    run.__name__ = f"read_records({text!r})"
+    return run
+
+
+def cli_check_lines(text: str) -> Producer:
+    """The codes `govpost check` reports for a JSON Lines file (and exit code 2)."""
+
+    def run(tmp_path: Path) -> set[str]:
+        posts = tmp_path / "posts.jsonl"
+        posts.write_text('{"text": "a good record"}\n' + text, encoding="utf-8")
+        result = CliRunner().invoke(cli, ["check", str(POLICIES / "minimal.policy"), str(posts), "--format", "jsonl"])
+        assert result.exit_code == 2, result.output
+        found = set(_CODE_IN_TEXT.findall(result.stderr))
+        for line in result.stdout.splitlines():
+            found.update(e["code"] for e in json.loads(line).get("errors", []))
+        return found
+
+    run.__name__ = f"govpost check on {text!r}"
+    return run
+
+
+def verdict_warnings(post: dict) -> Producer:
+    """The codes of the warnings on a verdict, checking the post against full.policy."""
+
+    def run(tmp_path: Path) -> set[str]:
+        from support import compile_fixture
+
+        verdict, problems = api.checker(compile_fixture("full")).check(post)
+        assert verdict is not None, problems
+        return {w["code"] for w in verdict.warnings}
+
+    run.__name__ = f"verdict warnings of {post!r}"
+    return run
+
+
+def cli_check_single(*args: str) -> Producer:
+    """The codes `govpost check` reports for one post given with --text and options."""
+
+    def run(tmp_path: Path) -> set[str]:
+        result = CliRunner().invoke(cli, ["check", str(POLICIES / "full.policy"), "--text", "hello", *args])
+        assert result.exit_code == 0, result.output
+        return set(_CODE_IN_TEXT.findall(result.output))
+
+    run.__name__ = f"govpost check --text hello {' '.join(args)}"
+    return run
+
+
+def cli_check_rules(content: bytes | None) -> Producer:
+    """The codes `govpost check` reports for a rule-set file with this content (None: missing)."""
+
+    def run(tmp_path: Path) -> set[str]:
+        rules = tmp_path / "x.rules.json"
+        if content is not None:
+            rules.write_bytes(content)
+        result = CliRunner().invoke(cli, ["check", str(rules), "--text", "hello"])
+        assert result.exit_code == 2, result.output
+        return set(_CODE_IN_TEXT.findall(result.output))
+
+    run.__name__ = f"govpost check on a rule set {content!r}"
+    return run
+
+
+def cli_input_bytes(data: bytes | None) -> Producer:
+    """The codes `govpost check` reports for an input file with these bytes (None: missing)."""
+
+    def run(tmp_path: Path) -> set[str]:
+        posts = tmp_path / "posts.jsonl"
+        if data is not None:
+            posts.write_bytes(data)
+        result = CliRunner().invoke(cli, ["check", str(POLICIES / "minimal.policy"), str(posts)])
+        assert result.exit_code == 2, result.output
+        return set(_CODE_IN_TEXT.findall(result.output))
+
+    run.__name__ = f"govpost check on input {data!r}"
+    return run
+
+
+def cli_validate_bytes(data: bytes | None) -> Producer:
+    def run(tmp_path: Path) -> set[str]:
+        path = tmp_path / "p.policy"
+        if data is not None:
+            path.write_bytes(data)
+        result = CliRunner().invoke(cli, ["validate", str(path)])
+        assert result.exit_code == 2, result.output
+        return set(_CODE_IN_TEXT.findall(result.output))
+
+    run.__name__ = f"govpost validate on {data!r}"
+    return run
+
+
+GOOD_RULES = (POLICIES / "minimal.rules.json").read_text(encoding="utf-8")
+
+#: code → every input that must produce it.
+HOW: dict[str, list[Producer]] = {
+    "P101": [fixture("syntax-token"), fixture("syntax-two-clauses")],
+    "P102": [fixture("syntax-character"), fixture("syntax-two-clauses")],
+    "P103": [fixture("syntax-eof")],
+    "P104": [fixture("syntax-string")],
+    "S201": [fixture("names")],
+    "S202": [fixture("names")],
+    "S203": [fixture("names")],
+    "S204": [fixture("types")],
+    "S205": [fixture("types")],
+    "S206": [fixture("types")],
+    "S207": [fixture("patterns")],
+    "S208": [fixture("dates")],
+    "S209": [fixture("date-order")],
+    "S210": [fixture("names")],
+    "S211": [fixture("include-cycle")],
+    "S212": [fixture("include-missing")],
+    "S213": [fixture("examples")],
+    "S214": [fixture("header")],
+    "S215": [fixture("header")],
+    "S216": [fixture("clauses")],
+    "S217": [fixture("clauses"), fixture("header")],
+    "S218": [fixture("examples"), fixture("names")],
+    "S219": [fixture("signals")],
+    "S220": [fixture("include-header")],
+    "S221": [fixture("translations")],
+    "S222": [fixture("lexicons")],
+    "S223": [fixture("examples")],
+    "S224": [fixture("no-header")],
+    "R301": [lines('{"text": "a"\n'), lines("not json\n"), cli_check_lines("{oops}\n")],
+    "R302": [record([1, 2]), record("text"), record(None), cli_check_lines("[1, 2]\n")],
+    "R303": [record({"platfrom": "x"}), record({"account": {"name": "a"}}), cli_check_lines('{"txt": "a"}\n')],
+    "R304": [record({"text": 1}), record({"labels": "a"}), record({"media": {}}), cli_check_lines('{"text": true}\n')],
+    "R305": [record({"platform": "twitter"}), record({"media": [{"kind": "photo"}]}),
+             cli_check_lines('{"audience": "everyone"}\n')],
+    "R306": [record({"posted_at": "2026-04-01"}), record({"posted_at": "2026-02-30T10:00Z"}),
+             cli_check_lines('{"posted_at": "yesterday"}\n')],
+    "R308": [verdict_warnings({"labels": ["oficial_capacity"]}),
+             verdict_warnings({"media": [{"kind": "image", "labels": ["in_uniform"]}]}),
+             cli_check_single("--label", "official-capacity")],
+    "C401": [cli_check_rules(b"not json"), cli_check_rules(b'{"format": "something else", "version": 1}'),
+             cli_check_rules(b"[]")],
+    "C402": [cli_check_rules(GOOD_RULES.replace('"version": 1,', '"version": 2,', 1).encode())],
+    "I501": [missing_policy, cli_validate_bytes(None), cli_check_rules(None), cli_input_bytes(None)],
+    "I502": [policy_bytes(b'policy p { title "caf\xe9" }\n'), cli_validate_bytes(b"\xff\xfe\x00p"),
+             cli_input_bytes(b'{"text": "caf\xe9"}\n')],
+}
+
+#: Codes no input can produce, and why. Reported to the lead developer.
+UNREACHABLE: dict[str, str] = {}
+
+
+def test_every_code_is_accounted_for() -> None:
+    assert set(HOW) | set(UNREACHABLE) == set(CODES)
+    assert not set(HOW) & set(UNREACHABLE)
+
+
+@pytest.mark.parametrize(
+    ("code", "producer"),
+    [pytest.param(code, p, id=f"{code}-{i}") for code, ps in sorted(HOW.items()) for i, p in enumerate(ps)],
+)
+def test_code_is_produced(code: str, producer: Producer, tmp_path: Path) -> None:
+    found = producer(tmp_path)
+    assert code in found, f"{producer.__name__} gave {sorted(found)}, not {code}"
+
+
+def test_unreachable_codes_are_used_nowhere() -> None:
+    for code in sorted(UNREACHABLE):
+        users = [
+            p.name
+            for p in sorted((ROOT / "toolkit").rglob("*.py"))
+            if p.name != "diagnostics.py" and code in p.read_text(encoding="utf-8")
+        ]
+        assert users == [], f"{code} is now used in {users}: add an input that produces it to HOW"
+
+
+def test_codes_used_in_the_toolkit_are_registered() -> None:
+    used: set[str] = set()
+    for path in (ROOT / "toolkit").rglob("*.py"):
+        used.update(re.findall(r"""["'\[]([PSRCI]\d{3})["'\]]""", path.read_text(encoding="utf-8")))
+    assert used <= set(CODES), sorted(used - set(CODES))

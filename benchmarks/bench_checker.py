@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolkit import api  # noqa: E402
+from toolkit.evaluate import LexiconMatcher  # noqa: E402
 from toolkit.posts import read_records, validate  # noqa: E402
 
 FILLER = (
@@ -48,9 +49,13 @@ def synthetic_posts(ruleset: dict[str, Any], n: int, seed: int) -> list[dict[str
     """Deterministic posts: ~30 words of filler; about one in five carries 1-2 lexicon entries."""
     rng = random.Random(seed)
     entries = sorted({e for lex in ruleset["lexicons"].values() for e in lex["entries"]})
+    # Filler words are neutral: none of them matches a lexicon on its own, so
+    # the share of posts touching the policy's words is the share chosen below.
+    matcher = LexiconMatcher(ruleset["lexicons"])
+    filler = [w for w in FILLER if not any(True for _ in matcher.find(w))]
     posts = []
     for i in range(n):
-        words = [rng.choice(FILLER) for _ in range(rng.randint(18, 42))]
+        words = [rng.choice(filler) for _ in range(rng.randint(18, 42))]
         if entries and rng.random() < 0.2:
             for _ in range(rng.randint(1, 2)):
                 words.insert(rng.randrange(len(words) + 1), rng.choice(entries))

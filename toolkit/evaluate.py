@@ -76,6 +76,48 @@ class _Ctx:
 
 def _field_values(post: dict[str, Any], path: str) -> list[tuple[str, Any]]:
     """(display path, value) for every value a path holds in a post; lists fan out."""
+    return _ACCESSORS[path](post) if path in _ACCESSORS else _field_values_slow(post, path)
+
+
+def _accessor(path: str) -> Callable[[dict[str, Any]], list[tuple[str, Any]]]:
+    if path in _ACCESSORS:
+        return _ACCESSORS[path]
+    return lambda post: _field_values_slow(post, path)
+
+
+def _scalar(name: str) -> Callable[[dict[str, Any]], list[tuple[str, Any]]]:
+    def get(post: dict[str, Any]) -> list[tuple[str, Any]]:
+        value = post.get(name)
+        return [] if value is None else [(name, value)]
+
+    return get
+
+
+def _member(group: str, name: str) -> Callable[[dict[str, Any]], list[tuple[str, Any]]]:
+    path = f"{group}.{name}"
+
+    def get(post: dict[str, Any]) -> list[tuple[str, Any]]:
+        obj = post.get(group)
+        if not obj:
+            return []
+        value = obj.get(name)
+        return [] if value is None else [(path, value)]
+
+    return get
+
+
+# The common single-valued fields, read without parsing their path each time.
+_ACCESSORS = {
+    name: _scalar(name) for name in ("id", "text", "platform", "action", "audience", "posted_at")
+} | {
+    f"{g}.{n}": _member(g, n)
+    for g, names in (("account", ("kind", "handle", "bio")), ("author", ("service", "grade", "cadre")),
+                     ("shared_from", ("kind", "text")), ("sanction", ("obtained", "authority", "reference")))
+    for n in names
+}
+
+
+def _field_values_slow(post: dict[str, Any], path: str) -> list[tuple[str, Any]]:
     head, _, rest = path.partition(".")
     if not rest:
         value = post.get(head)
@@ -191,58 +233,109 @@ class Checker:
                     clause,
                     self._compile(clause["when"]),
                     [(e["description"], self._compile(e["when"])) for e in clause["unless"]],
-                    self._trigger(clause["when"]) if use_triggers else None,
+                    sorted(set(self._trigger(clause["when"])), key=lambda t: (_trigger_cost(t), sorted(t)))
+                    if use_triggers else [],
                 )
             )
-        # Text fields that some trigger needs matched before clauses are looked at.
-        self._trigger_fields = sorted(
-            {atom[1] for _c, _w, _u, trig in self._clauses if trig for atom in trig if atom[0] != "label"}
-        )
+        # Clauses by trigger atom: a post visits only the clauses some of whose
+        # atoms fired (and those without a trigger), in document order.
+        self._by_atom: dict[tuple[str, ...], list[int]] = {}
+        self._untriggered: list[int] = []
+        for i, (_c, _w, _u, trig) in enumerate(self._clauses):
+            if not trig:
+                self._untriggered.append(i)
+            else:
+                # Indexed by the rarest necessary set; the others are checked on visit.
+                for atom in trig[0]:
+                    self._by_atom.setdefault(atom, []).append(i)
+        # What must be looked at in a post to know which trigger atoms hold.
+        atoms = {atom for _c, _w, _u, trig in self._clauses for t in trig for atom in t}
+        # Every field some condition searches, with whether lexicons and/or
+        # patterns are searched there: one matching pass per field fills the
+        # post's match cache before any clause is looked at.
+        searched: dict[str, list[bool]] = {}
+        for cond in self._all_conditions():
+            for node in _nodes(cond):
+                if "mentions" in node:
+                    searched.setdefault(node["field"], [False, False])[0] = True
+                if "matches" in node:
+                    searched.setdefault(node["field"], [False, False])[1] = True
+        self._trigger_fields = [(path, _accessor(path), lx, pt) for path, (lx, pt) in sorted(searched.items())]
+        self._trigger_values = sorted({a[1] for a in atoms if a[0] == "field"})
+        self._trigger_periods = sorted({a[1] for a in atoms if a[0] == "period"})
 
     # -- triggers ---------------------------------------------------------
 
-    def _trigger(self, c: dict[str, Any], seen: frozenset[str] = frozenset()) -> frozenset[tuple[str, ...]] | None:
-        """Atoms of which at least one must hold for the condition to hold, or None if no such set is known.
+    def _trigger(self, c: dict[str, Any], seen: frozenset[str] = frozenset()) -> list[frozenset[tuple[str, ...]]]:
+        """Necessary conditions of a condition, as sets of atoms: each set must have an atom that holds.
 
-        Only lexicon, pattern and label atoms are used: they are what most
-        posts lack, so a clause whose trigger atoms all fail is skipped
-        without evaluating it. INVARIANT: if the result is a set S, then
-        the condition implies "some atom of S holds".
+        Only lexicon, pattern, label, period and field-value atoms are used.
+        INVARIANT: if the condition holds then every returned set contains
+        an atom that holds (an empty list says nothing).
         """
         if "mentions" in c:
-            return frozenset({("lex", c["field"], c["mentions"])})
+            return [frozenset({("lex", c["field"], c["mentions"])})]
         if "matches" in c:
-            return frozenset({("pat", c["field"], c["matches"])})
+            return [frozenset({("pat", c["field"], c["matches"])})]
         if "labelled" in c:
-            return frozenset({("label", c["labelled"])})
+            return [frozenset({("label", c["labelled"])})]
+        if "during" in c:
+            return [frozenset({("period", c["during"])})]
+        if "field" in c and "in" in c:
+            return [frozenset(("field", c["field"], _fold(v)) for v in c["in"])]
         if "signal" in c:
             name = c["signal"]
             if name in seen:
-                return None
+                return []
             return self._trigger(self.ruleset["signals"][name]["when"], seen | {name})
+        if "all" in c:
+            # Every conjunct's necessary sets are necessary for the whole.
+            return [t for arg in c["all"] for t in self._trigger(arg, seen)]
         if "any" in c:
+            # Some disjunct holds, so the union of one necessary set of each is necessary.
             union: set[tuple[str, ...]] = set()
             for arg in c["any"]:
                 sub = self._trigger(arg, seen)
-                if sub is None:
-                    return None
-                union |= sub
-            return frozenset(union)
-        if "all" in c:
-            # Any conjunct's trigger is a trigger of the whole; take the smallest.
-            subs = [t for t in (self._trigger(arg, seen) for arg in c["all"]) if t is not None]
-            return min(subs, key=len) if subs else None
-        return None  # not, comparisons, periods: usually true, not worth indexing
+                if not sub:
+                    return []
+                union |= min(sub, key=_trigger_cost)
+            return [frozenset(union)]
+        return []  # negations and dates: usually true, not worth indexing
 
     def _fired(self, ctx: _Ctx) -> set[tuple[str, ...]]:
         """Every trigger atom that holds for the post, after one matching pass per field."""
         fired: set[tuple[str, ...]] = {("label", label) for label in ctx.labels}
-        for path in self._trigger_fields:
-            for lex in self._lexicon_hits(ctx, path):
-                fired.add(("lex", path, lex))
-            for pat in self._pattern_hits(ctx, path):
-                fired.add(("pat", path, pat))
+        for path in self._trigger_values:
+            for _where, value in _field_values(ctx.post, path):
+                fired.add(("field", path, _fold(value)))
+        ts = ctx.ts
+        if ts is not None:
+            for period in self._trigger_periods:
+                start, end = self._periods[period]
+                if start <= ts < end:
+                    fired.add(("period", period))
+        post = ctx.post
+        for path, get, lexicons, patterns in self._trigger_fields:
+            if not get(post):
+                # Most posts have no bio, no shared text, no media.
+                ctx.lex[path] = _NONE
+                ctx.pat[path] = _NONE
+                continue
+            if lexicons:
+                for lex in self._lexicon_hits(ctx, path):
+                    fired.add(("lex", path, lex))
+            if patterns:
+                for pat in self._pattern_hits(ctx, path):
+                    fired.add(("pat", path, pat))
         return fired
+
+    def _all_conditions(self) -> Iterator[dict[str, Any]]:
+        for sig in self.ruleset["signals"].values():
+            yield sig["when"]
+        for clause in self.ruleset["clauses"]:
+            yield clause["when"]
+            for exc in clause["unless"]:
+                yield exc["when"]
 
     # -- matching -------------------------------------------------------
 
@@ -334,7 +427,8 @@ class Checker:
             path, lex = c["field"], c["mentions"]
 
             def mentions(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                found = self._lexicon_hits(ctx, path).get(lex)
+                hits = ctx.lex.get(path)
+                found = (hits if hits is not None else self._lexicon_hits(ctx, path)).get(lex)
                 if found and ev is not None:
                     ev.extend(found)
                 return bool(found)
@@ -344,7 +438,8 @@ class Checker:
             path, pat = c["field"], c["matches"]
 
             def matches(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                found = self._pattern_hits(ctx, path).get(pat)
+                hits = ctx.pat.get(path)
+                found = (hits if hits is not None else self._pattern_hits(ctx, path)).get(pat)
                 if found and ev is not None:
                     ev.extend(found)
                 return bool(found)
@@ -427,9 +522,17 @@ class Checker:
         findings = []
         excepted = []
         best = -1
+        by_atom = self._by_atom
+        candidates = set(self._untriggered)
         fired = self._fired(ctx)
-        for clause, when, unless, trigger in self._clauses:
-            if trigger is not None and trigger.isdisjoint(fired):
+        for atom in fired:
+            hit = by_atom.get(atom)
+            if hit:
+                candidates.update(hit)
+        clauses = self._clauses
+        for i in sorted(candidates):
+            clause, when, unless, trigger = clauses[i]
+            if any(t.isdisjoint(fired) for t in trigger[1:]):
                 continue
             if not when(ctx, None):
                 continue
@@ -465,6 +568,26 @@ class Checker:
         if post is None:
             return None, problems
         return self.check_post(post), []
+
+
+_NONE: dict[str, list[Evidence]] = {}  # shared, never written: no matches in a field
+
+
+def _nodes(cond: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield cond
+    for key in ("all", "any"):
+        for arg in cond.get(key, ()):
+            yield from _nodes(arg)
+    if "not" in cond:
+        yield from _nodes(cond["not"])
+
+
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _trigger_cost(trigger: frozenset[tuple[str, ...]]) -> int:
+    return sum(10 if atom[0] == "field" else 1 for atom in trigger)
 
 
 def _label_field(post: dict[str, Any], label: str) -> str:

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+import orjson
+
 from .postschema import FIELDS, GROUPS, LIST_FIELDS
 
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
@@ -65,6 +67,113 @@ def validate(record: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
     timestamp under the key ``_ts`` (None when absent), or None with the
     problems found.
     """
+    post = _fast(record)
+    if post is not None:
+        return post, []
+    return _validate(record)
+
+
+# -- the fast path: a well-formed record, with plain type checks ------------
+#
+# Most records are well formed. _fast accepts exactly the records _validate
+# accepts and builds the same post, but gives up (returns None) at the first
+# irregularity, leaving _validate to find and word every problem.
+
+_STR, _BOOL, _TIME, _STRLIST = "str", "bool", "time", "strlist"
+
+
+def _kind(ft: Any) -> Any:
+    if ft.kind == "enum":
+        return frozenset(ft.values)
+    if ft.kind == "bool":
+        return _BOOL
+    if ft.kind == "datetime":
+        return _TIME
+    return _STR
+
+
+_FAST_TOP: dict[str, Any] = {
+    key: (_STRLIST if key in LIST_FIELDS else _kind(ft)) for key, ft in _TOP_LEAVES.items()
+}
+_FAST_GROUP: dict[str, dict[str, Any]] = {
+    g: {k: (_STRLIST if g == "media" and k == "labels" else _kind(ft)) for k, ft in leaves.items()}
+    for g, leaves in _GROUP_LEAVES.items()
+}
+_DEFAULTS = {key: ft.default for key, ft in _TOP_LEAVES.items() if key not in LIST_FIELDS}
+
+
+def _ok(kind: Any, value: Any) -> bool:
+    if kind is _STR:
+        return type(value) is str
+    if kind is _BOOL:
+        return type(value) is bool
+    if kind is _TIME:
+        return type(value) is str and parse_datetime(value) is not None
+    if kind is _STRLIST:
+        return type(value) is list and all(type(v) is str for v in value)
+    return type(value) is str and value in kind  # an enumeration
+
+
+def _fast_group(group: str, value: Any) -> dict[str, Any] | None:
+    if type(value) is not dict:
+        return None
+    kinds = _FAST_GROUP[group]
+    out = {}
+    for key, sub in value.items():
+        if sub is None:
+            continue
+        kind = kinds.get(key)
+        if kind is None or not _ok(kind, sub):
+            return None
+        out[key] = sub
+    return out
+
+
+def _fast(record: Any) -> dict[str, Any] | None:
+    if type(record) is not dict:
+        return None
+    post: dict[str, Any] = dict(_DEFAULTS)
+    post["links"] = []
+    post["labels"] = []
+    post["media"] = []
+    post["account"] = post["author"] = post["shared_from"] = post["sanction"] = None
+    for key, value in record.items():
+        if value is None:
+            continue
+        kind = _FAST_TOP.get(key)
+        if kind is not None:
+            if not _ok(kind, value):
+                return None
+            post[key] = value
+        elif key == "media":
+            if type(value) is not list:
+                return None
+            items = []
+            for item in value:
+                checked = _fast_group("media", item)
+                if checked is None:
+                    return None
+                items.append(checked)
+            post["media"] = items
+        elif key in _FAST_GROUP:
+            checked = _fast_group(key, value)
+            if checked is None:
+                return None
+            post[key] = checked
+        else:
+            return None
+    account = post["account"] or {}
+    account.setdefault("kind", "personal")
+    post["account"] = account
+    sanction = post["sanction"] or {}
+    sanction.setdefault("obtained", False)
+    post["sanction"] = sanction
+    when = post["posted_at"]
+    post["_ts"] = parse_datetime(when).timestamp() if when else None  # type: ignore[union-attr]
+    return post
+
+
+def _validate(record: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
     if not isinstance(record, dict):
         return None, [Problem("R302", "", f"a post is a JSON object, not {_json_type(record)}")]
     problems: list[Problem] = []
@@ -272,6 +381,17 @@ def _read_lines(lines: Iterable[str]) -> Iterator[Record]:
         if not pending and not line.strip():
             continue
         pending.append((lineno, line))
+        if len(pending) == 1:
+            # The common case, one record on one line, decoded by orjson.
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                index += 1
+                yield Record(index, lineno, value)
+                pending = []
+                continue
         text = "".join(t for _n, t in pending)
         try:
             value = json.loads(text)

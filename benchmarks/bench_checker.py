@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -151,13 +153,13 @@ def main() -> None:
     jsonl = "".join(json.dumps(p) + "\n" for p in posts)
 
     def run_jsonl() -> int:
-        out = io.StringIO()
+        out = io.BytesIO()
         hits = 0
         for rec in read_records(io.StringIO(jsonl)):
             verdict, _problems = checker.check(rec.value)
             if verdict is not None:
                 hits += bool(verdict.findings)
-                out.write(json.dumps({"record": rec.index, **verdict.to_json()}) + "\n")
+                out.write(orjson.dumps({"record": rec.index, **verdict.to_json()}) + b"\n")
         return hits
 
     decoded = [validate(p)[0] for p in posts]

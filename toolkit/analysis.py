@@ -146,6 +146,11 @@ class _TextField:
 class _Universe:
     def __init__(self, rulesets: Sequence[dict[str, Any]]):
         self.rulesets = rulesets
+        # Every analyser has its own z3 context: the solver's choices depend on
+        # the terms created before, so a shared context would make witnesses
+        # depend on what the process analysed earlier.
+        self.ctx = z3.Context()
+        ctx = self.ctx
         atoms = [
             (side, node)
             for side, rs in enumerate(rulesets)
@@ -168,7 +173,7 @@ class _Universe:
             ft = FIELDS[path]
             if ft.many:
                 for v in sorted(values, key=str):
-                    self.many[(path, v)] = z3.Bool(f"{path}={v}")
+                    self.many[(path, v)] = z3.Bool(f"{path}={v}", ctx)
                 continue
             if ft.kind == "bool":
                 domain: list[Any] = [False, True]
@@ -179,12 +184,12 @@ class _Universe:
             if ft.default is None and ft.kind != "bool":
                 domain.append(_ABSENT)
             self.single[path] = domain
-            self.single_var[path] = z3.Int(f"field:{path}")
+            self.single_var[path] = z3.Int(f"field:{path}", ctx)
         # -- labels ---------------------------------------------------------
         self.labels: dict[str, z3.BoolRef] = {}
         for _side, node in atoms:
             if "labelled" in node and node["labelled"] not in self.labels:
-                self.labels[node["labelled"]] = z3.Bool(f"label:{node['labelled']}")
+                self.labels[node["labelled"]] = z3.Bool(f"label:{node['labelled']}", ctx)
         # -- texts: lexicon units and patterns ------------------------------
         lexicons_on: dict[str, set[tuple[int, str]]] = {}
         self.patterns: dict[tuple[str, str, str], z3.BoolRef] = {}
@@ -194,7 +199,7 @@ class _Universe:
             if "matches" in node:
                 pat = rulesets[side]["patterns"][node["matches"]]
                 key = (node["field"], pat["regex"], pat["flags"])
-                self.patterns.setdefault(key, z3.Bool(f"pattern:{node['field']}:{pat['regex']}/{pat['flags']}"))
+                self.patterns.setdefault(key, z3.Bool(f"pattern:{node['field']}:{pat['regex']}/{pat['flags']}", ctx))
         self.texts: dict[str, _TextField] = {}
         all_entries: set[str] = set()
         for path, used in sorted(lexicons_on.items()):
@@ -216,7 +221,7 @@ class _Universe:
                         groups[hit] = entry
             for i, (hit, sample) in enumerate(sorted(groups.items(), key=lambda kv: (kv[1], sorted(kv[0])))):
                 tf.units.append((hit, sample))
-                tf.vars.append(z3.Bool(f"text:{path}:{i}"))
+                tf.vars.append(z3.Bool(f"text:{path}:{i}", ctx))
             self.texts[path] = tf
         words = {w for e in all_entries for w in e.casefold().replace("#", " ").split()}
         self.separator = next(s for s in _SEPARATORS if s not in words)
@@ -230,7 +235,7 @@ class _Universe:
                 if key in node:
                     cuts.add(_instant(node[key]))
         self.cuts = sorted(cuts)
-        self.time = z3.Int("time") if self.cuts else None  # -1 absent; i: segment i
+        self.time = z3.Int("time", ctx) if self.cuts else None  # -1 absent; i: segment i
 
         self.constraints: list[z3.BoolRef] = []
         for path, domain in self.single.items():
@@ -244,14 +249,14 @@ class _Universe:
     def field_in(self, path: str, values: Sequence[Any]) -> z3.BoolRef:
         wanted = {_fold(v) for v in values}
         if FIELDS[path].many:
-            return z3.Or([self.many[(path, v)] for v in sorted(wanted, key=str)])
+            return z3.Or([self.many[(path, v)] for v in sorted(wanted, key=str)], self.ctx)
         domain = self.single[path]
         var = self.single_var[path]
-        return z3.Or([var == i for i, v in enumerate(domain) if v in wanted and v is not _ABSENT])
+        return z3.Or([var == i for i, v in enumerate(domain) if v in wanted and v is not _ABSENT], self.ctx)
 
     def mentions(self, side: int, path: str, lexicon: str) -> z3.BoolRef:
         tf = self.texts[path]
-        return z3.Or([var for (hit, _s), var in zip(tf.units, tf.vars) if (side, lexicon) in hit])
+        return z3.Or([var for (hit, _s), var in zip(tf.units, tf.vars) if (side, lexicon) in hit], self.ctx)
 
     def matches(self, side: int, path: str, pattern: str) -> z3.BoolRef:
         pat = self.rulesets[side]["patterns"][pattern]
@@ -267,7 +272,7 @@ class _Universe:
             hi = self.cuts[i] if i < len(self.cuts) else float("inf")
             if (start is None or lo >= start) and (end is None or hi <= end):
                 inside.append(self.time == i)
-        return z3.Or(inside) if inside else z3.BoolVal(False)
+        return z3.Or(inside, self.ctx)
 
     def segment_instant(self, i: int) -> float:
         n = len(self.cuts)
@@ -300,16 +305,16 @@ class _Side:
         for clause in self.rs["clauses"]:
             when = self.enc(clause["when"])
             unless = [self.enc(e["when"]) for e in clause["unless"]]
-            self.applies[clause["id"]] = z3.And(when, z3.Not(z3.Or(unless))) if unless else when
+            self.applies[clause["id"]] = z3.And(when, z3.Not(z3.Or(unless, universe.ctx))) if unless else when
             self.level[clause["id"]] = LEVEL[clause["outcome"]]
         self.default = LEVEL[self.rs["policy"]["default_outcome"]]
 
     def enc(self, c: dict[str, Any]) -> z3.BoolRef:
         u = self.u
         if "all" in c:
-            return z3.And([self.enc(a) for a in c["all"]])
+            return z3.And([self.enc(a) for a in c["all"]], u.ctx)
         if "any" in c:
-            return z3.Or([self.enc(a) for a in c["any"]])
+            return z3.Or([self.enc(a) for a in c["any"]], u.ctx)
         if "not" in c:
             return z3.Not(self.enc(c["not"]))
         if "signal" in c:
@@ -339,13 +344,13 @@ class _Side:
         ids = list(self.applies) if clauses is None else list(clauses)
         default = self.default if clauses is None else 0
         if default >= k:
-            return z3.BoolVal(True)
-        return z3.Or([self.applies[c] for c in ids if self.level[c] >= k])
+            return z3.BoolVal(True, self.u.ctx)
+        return z3.Or([self.applies[c] for c in ids if self.level[c] >= k], self.u.ctx)
 
     def effect_at_least(self, clause: str | None, k: int) -> z3.BoolRef:
         """The clause applies with an outcome of at least level k (false for a missing clause)."""
         if clause is None or clause not in self.applies or self.level[clause] < k:
-            return z3.BoolVal(False)
+            return z3.BoolVal(False, self.u.ctx)
         return self.applies[clause]
 
 
@@ -403,7 +408,7 @@ class Analyzer:
     # -- internals ------------------------------------------------------------
 
     def _solver(self) -> z3.Solver:
-        solver = z3.Solver()
+        solver = z3.Solver(ctx=self.u.ctx)
         solver.set("random_seed", 0)  # deterministic models, so witnesses are stable
         solver.add(self.u.constraints)
         return solver
@@ -419,8 +424,8 @@ class Analyzer:
             if clause is not None:
                 s_id, w_id = (clause[1], clause[0]) if direction > 0 else (clause[0], clause[1])
                 cond += [stronger.effect_at_least(s_id, k), z3.Not(weaker.effect_at_least(w_id, k))]
-            options.append(z3.And(cond))
-        return z3.Or(options)
+            options.append(z3.And(cond, self.u.ctx))
+        return z3.Or(options, self.u.ctx)
 
     def _find(self, direction: int, lc: list[str] | None, rc: list[str] | None,
               clause: tuple[str | None, str | None] | None) -> Witness | None:
@@ -436,9 +441,9 @@ class Analyzer:
                 return None
             model = solver.model()
             post = self._post(model)
-            witness = self._confirm(post, direction, lc, rc)
+            witness = self._confirm(post, direction, lc, rc, clause)
             if witness is not None:
-                return self._shrink(witness, direction, lc, rc)
+                return self._shrink(witness, direction, lc, rc, clause)
             # The checkers did not confirm this model (a pattern sample that
             # also matched a lexicon, say): exclude it and ask again.
             solver.add(z3.Not(z3.And([d() == model[d] for d in model.decls() if d.arity() == 0])))
@@ -458,7 +463,7 @@ class Analyzer:
         return SideResult(OUTCOMES[top], tuple(f["clause"] for f in found if LEVEL[f["outcome"]] == top))
 
     def _confirm(self, post: dict[str, Any], direction: int, lc: list[str] | None,
-                 rc: list[str] | None) -> Witness | None:
+                 rc: list[str] | None, clause: tuple[str | None, str | None] | None = None) -> Witness | None:
         left = self._outcome(0, post, lc)
         right = self._outcome(1, post, rc)
         if left is None or right is None:
@@ -466,16 +471,29 @@ class Analyzer:
         diff = LEVEL[right.outcome] - LEVEL[left.outcome]
         if diff * direction <= 0:
             return None
+        if clause is not None:
+            # A witness of one clause's effect must show that clause's effect:
+            # the clause applies on the stronger side above the weaker side's
+            # outcome (then it cannot apply that strongly on the weaker side).
+            side = 1 if direction > 0 else 0
+            cid = clause[side]
+            weaker = (left if direction > 0 else right).outcome
+            verdict, _ = self.checkers[side].check(post)
+            if cid is None or verdict is None or not any(
+                f["clause"] == cid and LEVEL[f["outcome"]] > LEVEL[weaker] for f in verdict.findings
+            ):
+                return None
         return Witness(post, left, right)
 
-    def _shrink(self, witness: Witness, direction: int, lc: list[str] | None, rc: list[str] | None) -> Witness:
+    def _shrink(self, witness: Witness, direction: int, lc: list[str] | None, rc: list[str] | None,
+                clause: tuple[str | None, str | None] | None = None) -> Witness:
         """Drop every part of the post that the disagreement does not need."""
         post = witness.post
         changed = True
         while changed:
             changed = False
             for smaller in _reductions(post, self.u.separator):
-                w = self._confirm(smaller, direction, lc, rc)
+                w = self._confirm(smaller, direction, lc, rc, clause)
                 if w is not None:
                     post, witness, changed = smaller, w, True
                     break
@@ -525,9 +543,16 @@ class Analyzer:
             for (_hit, sample), var in zip(tf.units, tf.vars):
                 if z3.is_true(model.eval(var, model_completion=True)):
                     texts.setdefault(path, []).append(sample)
+        # A pattern the model wants matched gets a sample text that matches
+        # none of the field's patterns the model wants unmatched (a pattern
+        # and its edited version often share their shortest sample).
+        unmatched: dict[str, list[tuple[str, str]]] = {}
+        for (path, regex, flags), var in u.patterns.items():
+            if not z3.is_true(model.eval(var, model_completion=True)):
+                unmatched.setdefault(path, []).append((regex, flags))
         for (path, regex, flags), var in u.patterns.items():
             if z3.is_true(model.eval(var, model_completion=True)):
-                sample = _sample_for(regex, flags)
+                sample = _sample_for(regex, flags, unmatched.get(path, ()))
                 if sample is not None:
                     texts.setdefault(path, []).append(sample)
         for path, parts in texts.items():
@@ -590,8 +615,14 @@ def _reductions(post: dict[str, Any], separator: str) -> Iterable[dict[str, Any]
                 yield _ordered({**post, key: {k: v for k, v in value.items() if k != sub}})
 
 
-def _sample_for(regex: str, flags: str) -> str | None:
-    """A short text the pattern matches, found by walking the regex."""
+def _sample_for(regex: str, flags: str, avoid: Iterable[tuple[str, str]] = ()) -> str | None:
+    """A short text the pattern matches, found by walking the regex.
+
+    Several texts are tried (other alternatives, one more repetition, other
+    letter cases, other members of a class): the first that the pattern
+    matches and none of the ``avoid`` patterns matches is returned, else the
+    shortest one.
+    """
     import re
     import re._parser as sre_parse
 
@@ -599,17 +630,64 @@ def _sample_for(regex: str, flags: str) -> str | None:
         parsed = sre_parse.parse(regex, re.IGNORECASE if "i" in flags else 0)
     except (re.error, RecursionError):
         return None
-    try:
-        return _emit(parsed)
-    except _CannotEmit:
+    samples: list[str] = []
+    for style in _STYLES:
+        try:
+            sample = _emit(parsed, style)
+        except _CannotEmit:
+            return None
+        if style.case == "lower":
+            sample = sample.lower()
+        elif style.case == "upper":
+            sample = sample.upper()
+        elif style.case == "swap":
+            sample = sample.swapcase()
+        if sample not in samples:
+            samples.append(sample)
+    if not samples:
         return None
+    others = [(o, f) for o, f in avoid]
+    for sample in samples:
+        if _re_search(regex, flags, sample) and not any(_re_search(o, f, sample) for o, f in others):
+            return sample
+    return samples[0]
+
+
+def _re_search(regex: str, flags: str, text: str) -> bool:
+    import re
+
+    bits = (re.IGNORECASE if "i" in flags else 0) | (re.DOTALL if "s" in flags else 0) | (
+        re.MULTILINE if "m" in flags else 0)
+    try:
+        return re.search(regex, text, bits) is not None
+    except (re.error, RecursionError):
+        return False
+
+
+@dataclass(frozen=True)
+class _Style:
+    """How to walk a regex into a sample: which alternative, how many extra repeats, which class member."""
+
+    branch: int = 0
+    extra: int = 0
+    member: int = 0
+    case: str = "keep"
+
+
+_STYLES = tuple(
+    _Style(branch, extra, member, case)
+    for case in ("keep", "swap", "lower", "upper")
+    for extra in (0, 1)
+    for branch in (0, 1, 2)
+    for member in (0, -1)
+)
 
 
 class _CannotEmit(Exception):
     pass
 
 
-def _emit(parsed: Any) -> str:
+def _emit(parsed: Any, style: _Style = _Style()) -> str:
     import re._constants as c
 
     out = []
@@ -621,14 +699,16 @@ def _emit(parsed: Any) -> str:
         elif op is c.ANY:
             out.append("x")
         elif op is c.IN:
-            out.append(_emit_class(arg))
+            out.append(_emit_class(arg, style.member))
         elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
-            lo, _hi, sub = arg
-            out.append(_emit(sub) * lo)  # the shortest text: the fewest repeats
+            lo, hi, sub = arg
+            n = min(lo + style.extra, hi) if hi is not c.MAXREPEAT else lo + style.extra
+            out.append(_emit(sub, style) * n)  # the shortest text: the fewest repeats
         elif op is c.SUBPATTERN:
-            out.append(_emit(arg[-1]))
+            out.append(_emit(arg[-1], style))
         elif op is c.BRANCH:
-            out.append(_emit(arg[1][0]))
+            alternatives = arg[1]
+            out.append(_emit(alternatives[min(style.branch, len(alternatives) - 1)], style))
         elif op in (c.AT,):
             continue
         else:
@@ -636,19 +716,22 @@ def _emit(parsed: Any) -> str:
     return "".join(out)
 
 
-def _emit_class(items: Any) -> str:
+def _emit_class(items: Any, member: int = 0) -> str:
     import re._constants as c
 
     negate = False
+    chars: list[str] = []
     for op, arg in items:
         if op is c.NEGATE:
             negate = True
         elif op is c.LITERAL and not negate:
-            return chr(arg)
+            chars.append(chr(arg))
         elif op is c.RANGE and not negate:
-            return chr(arg[0])
+            chars.extend((chr(arg[0]), chr(arg[1])))
         elif op is c.CATEGORY and not negate:
-            return {c.CATEGORY_DIGIT: "7", c.CATEGORY_SPACE: " ", c.CATEGORY_WORD: "a"}.get(arg, "a")
+            chars.append({c.CATEGORY_DIGIT: "7", c.CATEGORY_SPACE: " ", c.CATEGORY_WORD: "a"}.get(arg, "a"))
+    if chars:
+        return chars[0] if member == 0 else chars[member]
     if negate:
         return "~"
     raise _CannotEmit("class")

@@ -369,6 +369,10 @@ def diff_policies(
         )
         if status == "unchanged" and via:
             status = "changed"
+        if status == "unchanged" and effect.verdict != "equivalent":
+            # Same text, different behaviour: its dates are read in another time zone.
+            changes.append(Change("timezone", old.meta.timezone, new.meta.timezone))
+            status = "changed"
         source = n or o
         assert source is not None
         clauses.append(ClauseDiff(
@@ -470,6 +474,18 @@ def _declaration_diffs(old: m.Policy, new: m.Policy, old_rules: dict[str, Any],
     compare("instrument", old.instruments, new.instruments, lambda x: x.id,
             lambda x: f"{x.title.value}: " + ", ".join(p.ref for p in x.provisions))
     compare("term", old.terms, new.terms, lambda x: x.term, lambda x: x.definition.value)
+    # A period written the same way covers other instants when the policy's
+    # time zone changed: that changes what it means, so it is reported too.
+    if old.meta.timezone != new.meta.timezone:
+        reported = {d.id for d in out if d.kind == "period"}
+        for p in new.periods:
+            o, n = old_rules["periods"].get(p.id), new_rules["periods"][p.id]
+            if p.id in reported or o is None or (o["start"], o["end"]) == (n["start"], n["end"]):
+                continue
+            span = f"from {p.start} to {p.end}"
+            out.append(DeclarationDiff("period", p.id, "changed", (
+                Change("period", f"{span} in {old.meta.timezone}", f"{span} in {new.meta.timezone}"),
+            ), affected("period", p.id)))
     return out
 
 

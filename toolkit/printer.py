@@ -9,6 +9,7 @@ text for reviewing changes; the formatter builds on it and keeps comments.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 
 from . import model as m
@@ -30,7 +31,9 @@ def text(t: m.Text) -> str:
 
 
 def regex(pattern: m.Pattern) -> str:
-    return "/" + pattern.regex.replace("/", "\\/") + "/" + pattern.flags
+    # Escape bare slashes only; an escape pair such as `\d` or `\\` stays as it is.
+    body = re.sub(r"\\.|/", lambda mt: "\\/" if mt.group() == "/" else mt.group(), pattern.regex)
+    return "/" + body + "/" + pattern.flags
 
 
 # Binding strength: or < and < not < atom.
@@ -101,9 +104,12 @@ def outcome(o: m.Outcome, authority: str | None = None) -> str:
 
 
 def _header(policy: m.Policy) -> list[str]:
-    meta = policy.meta
+    return _header_of(policy.id, policy.meta)
+
+
+def _header_of(policy_id: str, meta: m.Metadata) -> list[str]:
     default = m.Metadata()
-    lines = [f"policy {policy.id} {{"]
+    lines = [f"policy {policy_id} {{"]
     width = max(len(k) for k in SCHEMA)
     for key in SCHEMA:
         val = getattr(meta, key)
@@ -195,6 +201,36 @@ def _section(s: m.Section, indent: str) -> list[str]:
     return lines
 
 
+def _instrument(inst: m.Instrument) -> list[str]:
+    lines = [f"instrument {inst.id} {text(inst.title)} {{"]
+    if inst.short is not None:
+        lines.append(f"{INDENT}short {text(inst.short)}")
+    if inst.unit is not None:
+        lines.append(f"{INDENT}unit {quote(inst.unit)}")
+    lines.extend(f"{INDENT}provision {p.ref} {text(p.title)}" for p in inst.provisions)
+    lines.append("}")
+    return lines
+
+
+def _lexicon(lex: m.Lexicon) -> list[str]:
+    head = f"lexicon {lex.id}" + (f" {quote(lex.description)}" if lex.description is not None else "")
+    return _wrap_list(head, (quote(e.text) for e in lex.entries), "")
+
+
+def _pattern(p: m.Pattern) -> str:
+    return f"pattern {p.id}" + (f" {quote(p.description)}" if p.description is not None else "") + f" {regex(p)}"
+
+
+def _signal(sig: m.Signal) -> list[str]:
+    desc = f" {quote(sig.description)}" if sig.description is not None else ""
+    return [f"signal {sig.id}{desc} means", f"{INDENT}{condition(sig.condition)}"]
+
+
+def _period(p: m.Period) -> str:
+    return (f"period {p.id}" + (f" {quote(p.description)}" if p.description is not None else "")
+            + f" from {p.start.isoformat() if p.start else ''} to {p.end.isoformat() if p.end else ''}")
+
+
 def print_policy(policy: m.Policy) -> str:
     """The canonical text of a policy (includes already merged in)."""
     blocks: list[list[str]] = [_header(policy)]
@@ -205,33 +241,74 @@ def print_policy(policy: m.Policy) -> str:
     ]
     blocks.extend(b for b in simple if b)
     for inst in policy.instruments:
-        lines = [f"instrument {inst.id} {text(inst.title)} {{"]
-        if inst.short is not None:
-            lines.append(f"{INDENT}short {text(inst.short)}")
-        if inst.unit is not None:
-            lines.append(f"{INDENT}unit {quote(inst.unit)}")
-        lines.extend(f"{INDENT}provision {p.ref} {text(p.title)}" for p in inst.provisions)
-        lines.append("}")
-        blocks.append(lines)
+        blocks.append(_instrument(inst))
     if policy.terms:
         blocks.append([f"define {quote(t.term)} means {text(t.definition)}" for t in policy.terms])
     for lex in policy.lexicons:
-        head = f"lexicon {lex.id}" + (f" {quote(lex.description)}" if lex.description is not None else "")
-        blocks.append(_wrap_list(head, (quote(e.text) for e in lex.entries), ""))
+        blocks.append(_lexicon(lex))
     if policy.patterns:
-        blocks.append([
-            f"pattern {p.id}" + (f" {quote(p.description)}" if p.description is not None else "") + f" {regex(p)}"
-            for p in policy.patterns
-        ])
+        blocks.append([_pattern(p) for p in policy.patterns])
     for sig in policy.signals:
-        desc = f" {quote(sig.description)}" if sig.description is not None else ""
-        blocks.append([f"signal {sig.id}{desc} means", f"{INDENT}{condition(sig.condition)}"])
+        blocks.append(_signal(sig))
     if policy.periods:
-        blocks.append([
-            f"period {p.id}" + (f" {quote(p.description)}" if p.description is not None else "")
-            + f" from {p.start.isoformat() if p.start else ''} to {p.end.isoformat() if p.end else ''}"
-            for p in policy.periods
-        ])
+        blocks.append([_period(p) for p in policy.periods])
     for section in policy.sections:
         blocks.append(_section(section, ""))
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"
+
+
+def _one_line(item: object) -> str | None:
+    """The one-line form of a short declaration, or None for a declaration that takes a block."""
+    if isinstance(item, m.Include):
+        return f"include {quote(item.path)}"
+    if isinstance(item, m.Topic):
+        return f"topic {item.id} {text(item.title)}"
+    if isinstance(item, m.Label):
+        return f"label {item.id} {text(item.description)}"
+    if isinstance(item, m.Authority):
+        return f"authority {item.id} {text(item.title)}"
+    if isinstance(item, m.Term):
+        return f"define {quote(item.term)} means {text(item.definition)}"
+    if isinstance(item, m.Pattern):
+        return _pattern(item)
+    if isinstance(item, m.Period):
+        return _period(item)
+    return None
+
+
+def print_file(items: Iterable[object], policy_id: str | None = None, meta: m.Metadata | None = None) -> str:
+    """The canonical text of one file, includes not merged: its header (if any) and its declarations.
+
+    Declarations keep the file's order, each in the canonical layout; one-line
+    declarations of the same kind that follow each other form one block. This
+    is the text ``govpost textconv`` shows to ``git diff``.
+
+    Args:
+        items: the file's declarations in order (``include``, topics, lexicons, sections, …).
+        policy_id, meta: the header, for a policy file; None for an included fragment.
+    """
+    blocks: list[list[str]] = []
+    if policy_id is not None:
+        blocks.append(_header_of(policy_id, meta if meta is not None else m.Metadata()))
+    previous: type | None = None
+    for item in items:
+        line = _one_line(item)
+        if line is not None:
+            if previous is type(item) and blocks:
+                blocks[-1].append(line)
+            else:
+                blocks.append([line])
+            previous = type(item)
+            continue
+        previous = None
+        if isinstance(item, m.Instrument):
+            blocks.append(_instrument(item))
+        elif isinstance(item, m.Lexicon):
+            blocks.append(_lexicon(item))
+        elif isinstance(item, m.Signal):
+            blocks.append(_signal(item))
+        elif isinstance(item, m.Section):
+            blocks.append(_section(item, ""))
+        else:  # pragma: no cover - every declaration is handled above
+            raise AssertionError(item)
+    return "\n\n".join("\n".join(b) for b in blocks) + "\n" if blocks else ""

@@ -291,7 +291,10 @@ def _clause_changes(old: m.Clause, new: m.Clause) -> list[Change]:
             o, n = old_ex.get(title), new_ex.get(title)
             if o == n:
                 continue
-            changes.append(Change("example", _show_example(o), _show_example(n)))
+            shown_old, shown_new = _show_example(o), _show_example(n)
+            both = shown_old is not None and shown_new is not None
+            changes.append(Change("example", shown_old, shown_new,
+                                  redline(shown_old, shown_new) if both else None))
     return changes
 
 

@@ -196,7 +196,7 @@ CHANGE_LABELS = {
     "condition": "condition",
     "exceptions": "exceptions",
     "citations": "citations",
-    "example": "examples",
+    "example": "example",
     "new guidance": "new guidance",
     "rationale": "rationale",
     "note": "note",
@@ -487,7 +487,7 @@ class _Text:
         for ch in c.changes:
             if ch.what in ("moved", "renumbered", "clause"):
                 continue
-            if ch.what == "example":
+            if ch.what == "example" and ch.redline is None:
                 if ch.old is not None:
                     lines.append(f"      example {self.paint('- ' + ch.old, 'red')}")
                 if ch.new is not None:
@@ -724,7 +724,7 @@ def _md_file(f: FileDiff, heading: bool) -> list[str]:
         for ch in c.changes:
             if ch.what in ("moved", "renumbered", "clause"):
                 continue
-            if ch.what == "example":
+            if ch.what == "example" and ch.redline is None:
                 if ch.old is not None:
                     lines.append(f"- example removed: <del>{_md(ch.old)}</del>")
                 if ch.new is not None:

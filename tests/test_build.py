@@ -1,0 +1,399 @@
+"""`govpost build`: PDF structure read back with pypdf, determinism, atomicity, security, the CLI.
+
+PDF rendering is slow, so each bundled policy is built once per session
+(``ais`` and ``uk`` fixtures) and every structural check reads that one
+build. The small fixture policies (tests/fixtures/build/) are used for the
+tests that build more than once.
+"""
+
+from __future__ import annotations
+
+import http.server
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+from support import FIXTURES, ROOT
+
+from toolkit import api
+from toolkit.build import BUILD_CODES, BuildError, BuildOptions, BuildResult, build
+from toolkit.compare import compare_rulesets
+from toolkit.rules import dumps
+
+BUILD = FIXTURES / "build"
+AIS = ROOT / "policies" / "in" / "ais-social-media.policy"
+UK = ROOT / "policies" / "uk" / "civil-service-social-media.policy"
+
+
+@dataclass
+class Built:
+    result: BuildResult
+    out: Path
+    pdf: PdfReader
+    pages: list[str]
+    checked: api.CheckResult  # the policy as it was when built
+
+    @property
+    def ruleset(self) -> dict[str, Any]:
+        return api.compile_result(self.checked)
+
+    def file(self, suffix: str) -> Path:
+        return self.out / f"{self.result.policy_id}{suffix}"
+
+    def outline(self) -> list[tuple[int, str, int]]:
+        """(depth, label, page number) of every bookmark."""
+        found: list[tuple[int, str, int]] = []
+
+        def walk(items: list[Any], depth: int) -> None:
+            for item in items:
+                if isinstance(item, list):
+                    walk(item, depth + 1)
+                else:
+                    found.append((depth, item.title, self.pdf.get_destination_page_number(item) + 1))
+
+        walk(self.pdf.outline, 0)
+        return found
+
+
+def make(policy: Path, out: Path, **options: Any) -> Built:
+    checked = api.check_file(policy)
+    result = build(policy, BuildOptions(out_dir=out, **options))
+    reader = PdfReader(out / f"{result.policy_id}.pdf")
+    return Built(result, out, reader, [p.extract_text() for p in reader.pages], checked)
+
+
+@pytest.fixture(scope="session")
+def ais(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return make(AIS, tmp_path_factory.mktemp("ais"))
+
+
+@pytest.fixture(scope="session")
+def uk(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return make(UK, tmp_path_factory.mktemp("uk"))
+
+
+@pytest.fixture(scope="session")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return make(BUILD / "circular.policy", tmp_path_factory.mktemp("small"))
+
+
+def copy_fixtures(tmp_path: Path) -> Path:
+    for name in ("circular.policy", "guidance.policy"):
+        shutil.copy(BUILD / name, tmp_path / name)
+    return tmp_path / "circular.policy"
+
+
+# ---------------------------------------------------------------------------
+# The AIS circular, read back from the PDF
+# ---------------------------------------------------------------------------
+
+
+def test_outputs_and_rule_set(ais: Built) -> None:
+    assert sorted(p.name for p in ais.out.iterdir()) == [
+        "ais-social-media.html", "ais-social-media.pdf", "ais-social-media.rules.json"]
+    # The rule set is the one `govpost compile` writes, and the PDF carries it as an attachment.
+    compiled = dumps(ais.ruleset)
+    assert ais.file(".rules.json").read_text(encoding="utf-8") == compiled
+    assert ais.pdf.attachments == {"ais-social-media.rules.json": [compiled.encode("utf-8")]}
+    assert ais.result.pages == len(ais.pdf.pages)
+
+
+def test_header_as_an_indian_circular(ais: Built) -> None:
+    first = ais.pages[0]
+    for text in ("F. No. 11017/07/2026-AIS-III (Model)", "Government of India", "भारत सरकार",
+                 "Ministry of Personnel, Public Grievances and Pensions", "Department of Personnel and Training",
+                 "North Block, New Delhi-110001", "Dated the 15th June, 2026", "CIRCULAR", "Subject:",
+                 "Ref.:", "All India Services (Conduct) Rules, 1968"):
+        assert text in first, text
+
+
+def test_running_head_and_footer_on_every_page(ais: Built) -> None:
+    digest = ais.checked.content_hash
+    short = f"sha256:{digest.removeprefix('sha256:')[:12]}"
+    total = len(ais.pages)
+    for n, text in enumerate(ais.pages, 1):
+        assert f"Page {n} of {total}" in text
+        assert f"Source {short}" in text
+        if n > 1:  # the first page has the full header instead
+            assert "F. No. 11017/07/2026-AIS-III (Model) · Version 1.0" in text
+
+
+def test_every_clause_with_number_text_and_outcome(ais: Built) -> None:
+    text = re.sub(r"\s+", " ", " ".join(ais.pages))
+    for clause in ais.ruleset["clauses"]:
+        letter = clause["number"][clause["number"].index("("):]
+        assert f"{letter} " in text
+        assert clause["title"] in text, clause["id"]
+        # The rule index row: number, stable id (ids may wrap at a hyphen in the narrow column).
+        assert clause["id"].split("-")[0] in text
+    for marker in ("Prohibited: shall not", "Advisory: should", "Permitted: may",
+                   "Only with the prior sanction of"):
+        assert marker in text, marker
+    assert "Rules: AIS (Conduct) Rules, rule" in text  # citations beside the clause
+    assert "(Ravindra S. Kulkarni)" in text and "Copy to:" in text and "Guard file" in text
+
+
+def test_toc_page_numbers_match_the_pages(ais: Built) -> None:
+    toc = {}
+    for page in ais.pages[:3]:
+        for line in page.splitlines():
+            m = re.match(r"^(.+?)[ .]*\. (\d+)$", line.strip())
+            if m and " . ." in line:
+                toc[m.group(1).strip().rstrip(". ")] = int(m.group(2))
+    outline = {label: page for _, label, page in ais.outline()}
+    assert len(toc) >= 20
+    for label, page in toc.items():
+        assert outline.get(label) == page, label
+        heading = label.split(". ", 1)[-1].split(": ", 1)[-1]
+        assert heading.upper() in ais.pages[page - 1].upper(), (label, page)
+
+
+def test_bookmarks_for_sections_and_annexes(ais: Built) -> None:
+    labels = [(depth, label) for depth, label, _ in ais.outline()]
+    assert (0, "1. Scope and acceptable use") in labels
+    assert (1, "2.1. Official accounts") in labels
+    assert [label for _, label in labels if label.startswith("Annexure")] == [
+        "Annexure-I: Comparison with the United Kingdom", "Annexure-II: Illustrative cases",
+        "Annexure-III: Rule index"]
+
+
+def test_comparison_annex_is_computed(ais: Built) -> None:
+    comparison = compare_rulesets(ais.ruleset, api.compile_result(api.check_file(UK)))
+    start = next(i for i, p in enumerate(ais.pages) if "COMPARISON WITH THE UNITED KINGDOM" in p)
+    annex = re.sub(r"\s+", " ", " ".join(ais.pages[start:]))
+    labels = {"stricter": "Stricter", "looser": "Looser", "mixed": "Mixed", "equivalent": "Equivalent",
+              "only_a": "No counterpart in the UK", "only_b": "Only in the UK"}
+    for n, topic in enumerate(comparison.topics, 1):
+        assert f"{n}. {topic.title} {labels[topic.relation]}" in annex, topic.topic
+    assert f"Overall relation: {labels[comparison.overall.verdict]}" in annex
+
+
+def test_illustrative_cases_annex(ais: Built) -> None:
+    text = re.sub(r"\s+", " ", " ".join(ais.pages))
+    report_count = len(ais.result.report.results)
+    assert f"every one of the {report_count} cases" in text
+    assert "II.1 A monsoon poem on Instagram" in text
+    assert f"II.{report_count} " in text
+
+
+def test_metadata_and_pdf_ua(ais: Built) -> None:
+    meta = ais.pdf.metadata
+    assert meta.title == "Model guidelines on the use of social media by members of the All India Services"
+    assert meta.author == "Department of Personnel and Training"
+    assert meta.subject.startswith("Model guidelines on the use of social media")
+    assert "social media" in meta["/Keywords"]
+    assert meta["/CreationDate"].startswith("D:20260615")
+    root = ais.pdf.trailer["/Root"]
+    assert root["/Lang"] == "en"
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert "/StructTreeRoot" in root
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
+    assert b'pdfuaid:part="1"' in root["/Metadata"].get_object().get_data()
+
+
+def test_hindi_is_set_with_the_shipped_font(ais: Built) -> None:
+    fonts = set()
+    for page in ais.pdf.pages[:3]:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+    assert any("Govpost-Devanagari-Serif" in f for f in fonts), fonts
+    assert "अखिल भारतीय" in ais.pages[0]
+
+
+def test_uk_policy_gets_the_uk_template(uk: Built) -> None:
+    assert uk.result.template.name == "uk"
+    text = re.sub(r"\s+", " ", " ".join(uk.pages))
+    assert "Published 20 October 2014" in uk.pages[0]
+    assert "Annex A: Comparison with India" in text
+    assert "Annex C: Rule index" in text
+    assert [label for _, label, _ in uk.outline() if label.startswith("Annex")] == [
+        "Annex A: Comparison with India", "Annex B: Illustrative cases", "Annex C: Rule index"]
+
+
+# ---------------------------------------------------------------------------
+# Determinism, variants, atomicity
+# ---------------------------------------------------------------------------
+
+
+def test_building_twice_is_byte_identical(small: Built, tmp_path: Path) -> None:
+    again = build(BUILD / "circular.policy", BuildOptions(out_dir=tmp_path))
+    for path in again.outputs:
+        assert path.read_bytes() == (small.out / path.name).read_bytes(), path.name
+
+
+def test_source_date_epoch_is_honoured(small: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780000000")  # 2026-05-28T20:26:40Z
+    first = make(BUILD / "circular.policy", tmp_path / "a")
+    second = make(BUILD / "circular.policy", tmp_path / "b")
+    assert first.file(".pdf").read_bytes() == second.file(".pdf").read_bytes()
+    assert first.pdf.metadata["/ModDate"].startswith("D:20260528202640")
+    assert first.pdf.metadata["/CreationDate"].startswith("D:20260615")  # the date of issue
+    assert 'content="2026-05-28T20:26:40+00:00"' in first.file(".html").read_text(encoding="utf-8")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(BuildError) as info:
+        build(BUILD / "circular.policy", BuildOptions(out_dir=tmp_path / "c"))
+    assert info.value.code == "B605"
+
+
+def test_pdf_a_3b_embeds_the_rule_set(tmp_path: Path) -> None:
+    built = make(BUILD / "circular.policy", tmp_path, pdf_variant="pdf/a-3b")
+    root = built.pdf.trailer["/Root"]
+    xmp = root["/Metadata"].get_object().get_data()
+    assert b"pdfaid:part" in xmp and b"pdfaid:conformance" in xmp
+    rules = built.file(".rules.json").read_bytes()
+    assert built.pdf.attachments == {"test-circular.rules.json": [rules]}
+    spec = root["/Names"]["/EmbeddedFiles"]["/Names"][1].get_object()
+    assert spec["/AFRelationship"] == "/Alternative"
+    assert "/AF" in root
+    assert "/StructTreeRoot" in root  # tagged as well
+
+
+def test_failing_examples_leave_earlier_outputs_intact(tmp_path: Path) -> None:
+    policy = copy_fixtures(tmp_path)
+    out = tmp_path / "out"
+    first = build(policy, BuildOptions(out_dir=out))
+    before = {p.name: p.read_bytes() for p in first.outputs}
+    text = policy.read_text(encoding="utf-8")
+    policy.write_text(text.replace('"Reporting a rally" { text: "The Purple Party held a rally today.", '
+                                   'platform: x }\n            expect permitted',
+                                   '"Reporting a rally" { text: "The Purple Party held a rally today.", '
+                                   'platform: x }\n            expect prohibited'), encoding="utf-8")
+    with pytest.raises(BuildError) as info:
+        build(policy, BuildOptions(out_dir=out))
+    assert (info.value.code, info.value.kind) == ("B602", "failing")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temporary files left either
+
+
+def test_a_failed_write_leaves_earlier_outputs_intact(small: Built, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(small.out, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    import toolkit.atomic
+
+    def full_disk(*args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(toolkit.atomic.os, "fsync", full_disk)
+    with pytest.raises(BuildError) as info:
+        build(BUILD / "circular.policy", BuildOptions(out_dir=out, template="uk"))
+    assert info.value.code == "B606" and "No space left on device" in info.value.message
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+# ---------------------------------------------------------------------------
+# Security: nothing is fetched from outside the template directory
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def http_server() -> Iterator[tuple[str, list[str]]]:
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_urls_in_policy_text_are_not_fetched(tmp_path: Path, http_server: tuple[str, list[str]]) -> None:
+    url, requests = http_server
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret", encoding="utf-8")
+    policy = copy_fixtures(tmp_path)
+    policy.write_text(policy.read_text(encoding="utf-8").replace(
+        '"Officers remain officers online."',
+        f'"See <img src=\\"{url}/a.png\\"> and <img src=\\"{secret.as_uri()}\\"> and {url}/b.png '
+        f'and {secret.as_uri()}."'), encoding="utf-8")
+    result = build(policy, BuildOptions(out_dir=tmp_path / "out"))
+    assert requests == []
+    assert result.refused_urls == []  # escaped text is text: nothing even asks for them
+    html = (tmp_path / "out" / "test-circular.html").read_text(encoding="utf-8")
+    assert f"&lt;img src=&#34;{url}/a.png&#34;&gt;" in html
+
+
+def test_urls_in_a_template_are_refused(tmp_path: Path, http_server: tuple[str, list[str]]) -> None:
+    url, requests = http_server
+    secret = tmp_path / "secret.css"
+    secret.write_text("body { color: red }", encoding="utf-8")
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "local.css").write_text("p { margin: 0 }", encoding="utf-8")
+    (folder / "document.html").write_text(
+        f'<html lang="en"><head><title>{{{{ document.title.text }}}}</title>'
+        f'<link rel="stylesheet" href="{url}/remote.css"><link rel="stylesheet" href="{secret.as_uri()}">'
+        f'<link rel="stylesheet" href="local.css"><link rel="stylesheet" href="../secret.css"></head>'
+        f'<body><img src="{url}/i.png" alt=""><p>{{{{ document.title.text }}}}</p></body></html>',
+        encoding="utf-8")
+    result = build(copy_fixtures(tmp_path), BuildOptions(out_dir=tmp_path / "out", template=str(folder)))
+    assert requests == []
+    assert sorted(result.refused_urls) == sorted([f"{url}/remote.css", secret.as_uri(), secret.as_uri(),
+                                                  f"{url}/i.png"])
+
+
+# ---------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------
+
+
+def test_cli_builds_and_reports(runner: CliRunner, tmp_path: Path) -> None:
+    from toolkit.cli import cli
+
+    policy = copy_fixtures(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["build", str(policy), "-o", str(out), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    assert "4 examples pass; template india, compared with test-guidance" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["test-circular.html", "test-circular.rules.json"]
+    # A missing translation is a warning that names the clause.
+    assert "warning[S221]: clause 1.1(b) `self-praise` text has no `@hi` translation" in result.stderr
+
+
+def test_cli_exit_codes(runner: CliRunner, tmp_path: Path) -> None:
+    from toolkit.cli import cli
+
+    missing = runner.invoke(cli, ["build", str(tmp_path / "absent.policy"), "-o", str(tmp_path)])
+    assert missing.exit_code == 2 and "error[B601]" in missing.stderr and "Traceback" not in missing.output
+    policy = copy_fixtures(tmp_path)
+    bad_template = runner.invoke(cli, ["build", str(policy), "--template", str(tmp_path / "none")])
+    assert bad_template.exit_code == 2 and "error[B604]" in bad_template.stderr
+    variant = runner.invoke(cli, ["build", str(policy), "--pdf-variant", "pdf/a-1b"])
+    assert variant.exit_code == 2
+    (tmp_path / "guidance.policy").write_text("policy broken {", encoding="utf-8")
+    comparator = runner.invoke(cli, ["build", str(policy), "-o", str(tmp_path / "out"), "--no-pdf"])
+    assert comparator.exit_code == 2 and "error[B603]" in comparator.stderr
+    policy.write_text(policy.read_text(encoding="utf-8").replace("expect advisory by self-praise",
+                                                                 "expect prohibited"), encoding="utf-8")
+    failing = runner.invoke(cli, ["build", str(policy), "-o", str(tmp_path / "out"), "--no-pdf"])
+    assert failing.exit_code == 1
+    assert "FAIL  self-praise: Claiming credit" in failing.stderr and "error[B602]" in failing.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_variants_match_the_renderer() -> None:
+    from toolkit import render
+    from toolkit.cli import build as cli_build
+
+    assert cli_build._VARIANTS == render.PDF_VARIANTS
+    assert set(BUILD_CODES) == {f"B60{n}" for n in range(1, 8)} | {"B699"}

@@ -1,0 +1,213 @@
+"""The build: one ``.policy`` file → ``<id>.pdf``, ``<id>.html`` and ``<id>.rules.json``.
+
+::
+
+    check → compile → run the examples → compare (compare_with) → view-model → HTML → PDF → write
+
+Every artefact is made in memory first; only then are they written, each to
+a temporary file in the output folder, and moved into place with
+:func:`os.replace`. A build that fails at any step (a failing example, a
+template error, a full disk) leaves the outputs of the previous build as
+they were.
+
+Output is reproducible: dates come from the policy (``issued``) and from
+``SOURCE_DATE_EPOCH`` when it is set, never from the clock, so two builds
+of the same sources give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__, api, document, render
+from .atomic import write_files
+from .diagnostics import Diagnostic
+from .rules import dumps
+
+#: The stable codes of the build's own errors (a policy's errors keep their S/P/I codes).
+#: A code never changes meaning; ``docs/circulars.md`` lists them with their exit codes.
+BUILD_CODES: dict[str, str] = {
+    "B601": "the policy has errors",
+    "B602": "examples fail",
+    "B603": "the policy named by compare_with cannot be used",
+    "B604": "the template cannot be used",
+    "B605": "invalid SOURCE_DATE_EPOCH",
+    "B606": "the output cannot be written",
+    "B607": "the PDF renderer is not available",
+    "B699": "a bundled template is broken",
+}
+
+#: The exit code of each kind of failure (see :mod:`toolkit.cli.app`).
+_KIND_OF = {"B602": "failing", "B699": "internal"}
+
+
+class BuildError(Exception):
+    """A build that cannot go on; nothing was written.
+
+    ``code`` is one of :data:`BUILD_CODES`; ``kind`` says which exit code the
+    command line gives: ``invalid`` (2: the policy, its comparator, a custom
+    template, the environment or the output folder is wrong), ``failing``
+    (1: an example fails) or ``internal`` (3: a bundled template is broken, a
+    bug).
+    """
+
+    def __init__(self, code: str, message: str, diagnostics: list[Diagnostic] | None = None,
+                 report: Any = None):
+        assert code in BUILD_CODES, code
+        super().__init__(message)
+        self.code = code
+        self.kind = _KIND_OF.get(code, "invalid")
+        self.message = message
+        self.diagnostics = diagnostics or []
+        self.report = report
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What to build and where: keyword-only, with the command line's defaults."""
+
+    out_dir: Path = Path("output")
+    template: str | None = None  # "india", "uk", a directory, or None for the policy's default
+    pdf_variant: str = render.PDF_VARIANTS[0]
+    pdf: bool = True
+
+
+@dataclass
+class BuildResult:
+    policy_id: str
+    template: render.Template
+    outputs: list[Path]
+    pages: int | None
+    warnings: list[Diagnostic]
+    report: Any
+    compared_with: str | None
+    renderer_messages: list[str] = field(default_factory=list)
+    refused_urls: list[str] = field(default_factory=list)
+
+
+def source_date() -> dt.datetime | None:
+    """``SOURCE_DATE_EPOCH`` as a UTC date and time, or ``None`` when it is not set.
+
+    Raises:
+        BuildError: the variable is set but is not a whole number of seconds.
+    """
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None or value == "":
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        raise BuildError("B605", f"SOURCE_DATE_EPOCH must be a number of seconds, not `{value}`") from None
+
+
+def build_artifacts(policy_path: str | Path, options: BuildOptions) -> tuple[dict[str, bytes], BuildResult]:
+    """Everything a build writes, in memory, with its report. Writes nothing.
+
+    Raises:
+        BuildError: invalid input, failing examples, or a broken template.
+    """
+    from .testing import run_examples
+
+    policy_path = Path(policy_path)
+    result = api.check_file(policy_path)
+    if not result.ok or result.policy is None:
+        raise BuildError("B601", "the policy has errors; fix them first", result.diagnostics)
+    policy = result.policy
+    try:
+        template = render.resolve_template(options.template, kind=policy.meta.kind)
+    except render.RenderError as exc:
+        raise BuildError("B604", str(exc)) from None
+    ruleset = api.compile_result(result)
+    report = run_examples(ruleset)
+    if report.failed:
+        # INVARIANT: the illustrative cases annex prints only outcomes the checker confirms.
+        raise BuildError("B602", f"{report.failed} of {len(report.results)} examples fail; "
+                                "a circular whose examples fail is not built", result.warnings, report)
+
+    comparison = None
+    compared_with = None
+    if policy.meta.compare_with:
+        other_path = policy_path.parent / policy.meta.compare_with
+        other = api.check_file(other_path)
+        if not other.ok:
+            raise BuildError("B603", f"`compare_with` names `{policy.meta.compare_with}`, which cannot be used: "
+                                    "it has errors or cannot be read", other.errors)
+        other_rs = api.compile_result(other)
+        comparison = _compare(result.content_hash, ruleset, other.content_hash, other_rs)
+        compared_with = other_rs["policy"]["id"]
+
+    modified = source_date()
+    view = document.circular_view(policy, content_hash=result.content_hash, ruleset=ruleset, report=report,
+                                  comparison=comparison, generator=f"govpost {__version__}", modified=modified)
+    try:
+        html = render.render_html(view, template)
+    except render.RenderError as exc:
+        raise BuildError("B699" if template.builtin else "B604", str(exc)) from None
+
+    rules_text = dumps(ruleset)
+    files = {f"{policy.id}.html": html.encode("utf-8"), f"{policy.id}.rules.json": rules_text.encode("utf-8")}
+    pages = None
+    messages: list[str] = []
+    refused: list[str] = []
+    if options.pdf:
+        attached = render.PdfAttachment(
+            name=f"{policy.id}.rules.json",
+            data=rules_text.encode("utf-8"),
+            description=f"The compiled rule set of {policy.id} (govpost.rules, version {ruleset['version']})",
+        )
+        try:
+            pdf = render.render_pdf(html, template, variant=options.pdf_variant, attachments=[attached],
+                                    attachment_date=_issued_instant(policy) or modified)
+        except render.RendererMissing as exc:
+            raise BuildError("B607", str(exc)) from None
+        files[f"{policy.id}.pdf"] = pdf.data
+        pages, messages, refused = pdf.pages, pdf.messages, pdf.refused
+    built = BuildResult(policy.id, template, [options.out_dir / name for name in sorted(files)], pages,
+                        result.warnings, report, compared_with, messages, refused)
+    return files, built
+
+
+def build(policy_path: str | Path, options: BuildOptions | None = None) -> BuildResult:
+    """Build a policy's circular (PDF), its HTML and its rule set, and write them atomically.
+
+    Raises:
+        BuildError: nothing was written; the previous outputs are untouched.
+    """
+    options = options or BuildOptions()
+    files, result = build_artifacts(policy_path, options)
+    try:
+        write_files(options.out_dir, files)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise BuildError("B606", f"cannot write to `{options.out_dir}`: {exc.strerror or exc}{where}") from None
+    return result
+
+
+#: Comparisons already computed in this process, by the content hashes of the two policies.
+#: Deciding a comparison runs the solver on every topic; a second build of the same sources
+#: (a test, a benchmark, a watch loop) reuses it.
+_COMPARISONS: dict[tuple[str, str], Any] = {}
+
+
+def _compare(hash_a: str, ruleset_a: dict[str, Any], hash_b: str, ruleset_b: dict[str, Any]) -> Any:
+    from .compare import compare_rulesets
+
+    key = (hash_a, hash_b)
+    if key not in _COMPARISONS:
+        if len(_COMPARISONS) >= 16:
+            _COMPARISONS.clear()
+        _COMPARISONS[key] = compare_rulesets(ruleset_a, ruleset_b)
+    return _COMPARISONS[key]
+
+
+def _issued_instant(policy: Any) -> dt.datetime | None:
+    issued = policy.meta.issued
+    if issued is None:
+        return None
+    local = dt.datetime.combine(issued, dt.time(0, 0), tzinfo=zoneinfo.ZoneInfo(policy.meta.timezone))
+    return local.astimezone(dt.UTC)

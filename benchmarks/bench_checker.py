@@ -1,19 +1,27 @@
 """Checker throughput on a bundled policy, against a naive baseline, in the same run.
 
-    python benchmarks/bench_checker.py [--policy PATH] [--posts N] [--seed S]
+    python benchmarks/bench_checker.py [--policy PATH] [--posts N] [--seed S] [--repeat R] [--jobs N]
+    python benchmarks/bench_checker.py --memory [--memory-posts 100000,1000000]
 
 Prints, for deterministic synthetic posts (about 30 words each, a realistic
 share of them touching the policy's lexicons):
 
 - parse-and-check time of the policy (load, includes, semantic checks) and
   compile time;
-- the checker's throughput, one process, reading JSON Lines and writing JSON
-  Lines (records/s), and its throughput on already-decoded posts;
+- the checker's throughput reading JSON Lines and writing JSON Lines, on the
+  path `govpost check` takes (toolkit.inputs → toolkit.batch, output bytes
+  identical to the command's), in one process and with `--jobs` worker
+  processes (best and median of `--repeat` runs), and its throughput on
+  already-decoded posts;
 - the naive baseline's throughput on the same posts: each clause's lexicons and
   patterns compiled to separate Python `re` expressions and matched clause by
   clause, signals re-evaluated for every clause.
 
-Figures are wall-clock on this machine; run it twice and read the second.
+With `--memory`, it writes files of synthetic posts and runs the `govpost
+check` command on each (results to /dev/null), printing the peak resident
+memory of its largest process (the command or one of its workers).
+
+Figures are wall-clock on this machine; other load on the machine lowers them.
 """
 
 from __future__ import annotations
@@ -21,9 +29,13 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import re
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,10 +46,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolkit import api  # noqa: E402
+from toolkit.batch import run_ordered  # noqa: E402
 from toolkit.evaluate import LexiconMatcher  # noqa: E402
-from toolkit.posts import read_records, validate  # noqa: E402
+from toolkit.inputs import read_chunks  # noqa: E402
+from toolkit.posts import validate  # noqa: E402
 
-FILLER = (
+FILLER = (  # noqa: SIM905
     "the a to of and in for on with at from this that our we is are was today new district office team "
     "meeting farmers students village road water school health camp review visit progress scheme citizens "
     "thanks happy proud great work week morning evening public service field report data training session "
@@ -130,6 +144,47 @@ class NaiveChecker:
         return out
 
 
+def write_posts(path: Path, ruleset: dict[str, Any], n: int, seed: int) -> None:
+    """n synthetic posts as JSON Lines, generated and written in batches (constant memory)."""
+    with path.open("wb") as fh:
+        for start in range(0, n, 50_000):
+            batch = synthetic_posts(ruleset, min(50_000, n - start), seed + start)
+            for i, post in enumerate(batch):
+                post["id"] = f"p{start + i:07d}"
+            fh.write(b"".join(orjson.dumps(p) + b"\n" for p in batch))
+
+
+_PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def peak_rss_mb(args: list[str]) -> tuple[float, float]:
+    """Wall time and peak resident memory (MB) of the largest process of a command."""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", _PEAK, *args], capture_output=True, text=True, check=True)
+    return time.perf_counter() - start, int(out.stdout.strip()) / 1024
+
+
+def memory(ruleset: dict[str, Any], sizes: list[int], seed: int, jobs: list[int]) -> None:
+    govpost = str(Path(sys.executable).with_name("govpost"))
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = Path(tmp) / "rules.json"
+        rules.write_text(json.dumps(ruleset), encoding="utf-8")
+        for n in sizes:
+            posts = Path(tmp) / f"posts-{n}.jsonl"
+            write_posts(posts, ruleset, n, seed)
+            size = posts.stat().st_size / 1e6
+            for j in jobs:
+                wall, peak = peak_rss_mb([govpost, "check", str(rules), str(posts), "--format", "jsonl",
+                                          "--fail-on", "never", "--jobs", str(j), "--quiet"])
+                print(f"memory, {n:>9,} posts ({size:,.0f} MB), --jobs {j}   peak RSS {peak:7.1f} MB   "
+                      f"{wall:6.1f} s  ({n / wall:,.0f} posts/s)")
+            posts.unlink()
+
+
 def timed(fn: Any, *args: Any) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn(*args)
@@ -142,6 +197,10 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=20000)
     parser.add_argument("--baseline-posts", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement (best and median shown)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes for the parallel figure")
+    parser.add_argument("--memory", action="store_true", help="peak memory of `govpost check` on large inputs")
+    parser.add_argument("--memory-posts", default="100000,1000000")
     args = parser.parse_args()
 
     t_check, result = timed(api.check_file, args.policy)
@@ -149,29 +208,39 @@ def main() -> None:
         sys.exit(f"{args.policy} does not validate; run `govpost validate` on it")
     t_compile, ruleset = timed(api.compile_result, result)
     t_load, checker = timed(api.checker, ruleset)
+    if args.memory:
+        memory(ruleset, [int(n) for n in args.memory_posts.split(",")], args.seed, [1, args.jobs])
+        return
     posts = synthetic_posts(ruleset, args.posts, args.seed)
-    jsonl = "".join(json.dumps(p) + "\n" for p in posts)
+    jsonl = b"".join(orjson.dumps(p) + b"\n" for p in posts)
 
-    def run_jsonl() -> int:
+    def run_jsonl(jobs: int) -> int:
         out = io.BytesIO()
         hits = 0
-        for rec in read_records(io.StringIO(jsonl)):
-            verdict, _problems = checker.check(rec.value)
-            if verdict is not None:
-                hits += bool(verdict.findings)
-                out.write(orjson.dumps({"record": rec.index, **verdict.to_json()}) + b"\n")
+        chunks = read_chunks("-", "jsonl", stream=io.BytesIO(jsonl))
+        for _chunk, res in run_ordered(chunks, checker, jobs=jobs):
+            out.write(res.output)
+            hits += sum(res.counts[1:])
         return hits
 
+    def runs(fn: Any, *a: Any) -> tuple[float, float, Any]:
+        times = []
+        value = None
+        for _ in range(args.repeat):
+            t, value = timed(fn, *a)
+            times.append(t)
+        return min(times), statistics.median(times), value
+
     decoded = [validate(p)[0] for p in posts]
-    run_jsonl()  # warm-up
-    t_jsonl, hits = timed(run_jsonl)
-    t_decoded, _ = timed(lambda: [checker.check_post(dict(p, labels=list(p["labels"]))) for p in decoded])
+    run_jsonl(1)  # warm-up
+    best1, med1, hits = runs(run_jsonl, 1)
+    bestj, medj, _ = runs(run_jsonl, args.jobs)
+    best_dec, med_dec, _ = runs(lambda: [checker.check_post(dict(p, labels=list(p["labels"]))) for p in decoded])
     naive = NaiveChecker(ruleset)
     sample = decoded[: args.baseline_posts]
     t_naive, _ = timed(lambda: [naive.check(p) for p in sample])
 
     n = len(posts)
-    rate = n / t_jsonl
     naive_rate = len(sample) / t_naive
     print(f"policy                      {Path(args.policy).name}: {len(ruleset['clauses'])} clauses, "
           f"{sum(len(v['entries']) for v in ruleset['lexicons'].values())} lexicon entries, "
@@ -179,11 +248,14 @@ def main() -> None:
     print(f"parse and check             {t_check * 1000:8.1f} ms")
     print(f"compile                     {t_compile * 1000:8.1f} ms")
     print(f"load rule set into checker  {t_load * 1000:8.1f} ms")
-    print(f"posts                       {n} synthetic, {hits} with findings ({hits / n:.0%})")
-    print(f"checker, JSONL in/out       {rate:10,.0f} posts/s  (one process)")
-    print(f"checker, decoded posts      {n / t_decoded:10,.0f} posts/s")
+    print(f"posts                       {n} synthetic, {hits} with an outcome above permitted ({hits / n:.0%})")
+    print(f"checker, JSONL in/out       {n / best1:10,.0f} posts/s  (one process; median {n / med1:,.0f})")
+    print(f"checker, JSONL, --jobs {args.jobs:<3d} {n / bestj:10,.0f} posts/s  "
+          f"({best1 / bestj:.2f} x one process; median {n / medj:,.0f})")
+    print(f"checker, decoded posts      {n / best_dec:10,.0f} posts/s  (median {n / med_dec:,.0f})")
     print(f"naive baseline              {naive_rate:10,.0f} posts/s  (per-clause re, {len(sample)} posts)")
-    print(f"speed-up over baseline      {rate / naive_rate:10.1f} x")
+    print(f"speed-up over baseline      {n / best1 / naive_rate:10.1f} x")
+    print(f"load average                {os.getloadavg()[0]:10.2f}      (on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

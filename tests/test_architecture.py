@@ -63,7 +63,8 @@ def test_only_rendering_imports_jinja_and_weasyprint(module: str) -> None:
 
 
 # The checker's side of the pipeline: nothing here may reach the parser or the model.
-CHECKER_SIDE = ("evaluate", "rules", "posts", "postschema", "text", "testing")
+CHECKER_SIDE = ("evaluate", "rules", "posts", "postschema", "text", "testing", "batch", "inputs",
+                "summary", "dask_engine")
 UPSTREAM = {".syntax", ".lower", ".load", ".metadata", ".model", ".check", ".compiler", ".printer", ".api", ".cli"}
 
 

@@ -104,3 +104,18 @@ def test_problems(record: object, expected: list[Problem]) -> None:
 def test_every_problem_is_reported() -> None:
     _post, problems = validate({"platform": "tiktok", "text": 1, "colour": "red", "posted_at": "soon"})
     assert sorted(p.code for p in problems) == ["R303", "R304", "R305", "R306"]
+
+
+def test_integers_beyond_64_bits_stay_exact() -> None:
+    # orjson reads such integers as floats; the reader must not lose their digits.
+    from toolkit.batch import frame_lines
+    from toolkit.posts import loads
+
+    big = -9223372036854775809
+    line = json.dumps({"n": big, "m": 10**30})
+    assert loads(line) == {"n": big, "m": 10**30}
+    assert loads(line.encode()) == {"n": big, "m": 10**30}
+    [record] = read_records(io.StringIO(line + "\n"))
+    assert record.value == {"n": big, "m": 10**30}
+    [framed] = frame_lines([line + "\n"], 1, 0)
+    assert framed[2] == {"n": big, "m": 10**30}

@@ -15,6 +15,7 @@ applying clause is reported, with the evidence that made it apply.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,12 @@ import ahocorasick
 
 from .posts import Problem, validate
 from .rules import OUTCOMES
-from .text import Normalized, entry_keys, hashtag_key, hashtags, normalize
+from .text import Normalized, entry_keys, hashtag_key, hashtags, tokens
+
+# On ASCII text a word is [A-Za-z0-9]+, lowered (toolkit.text): everything else separates words.
+_ASCII_FOLD = bytes(
+    (c | 0x20) if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256)
+)
 
 PATTERN_FLAGS = {"i": "(?i)", "s": "(?s)", "m": "(?m)"}
 _RANK = {name: i for i, name in enumerate(OUTCOMES)}
@@ -175,11 +181,28 @@ class LexiconMatcher:
     def find(self, value: str) -> Iterator[tuple[str, str, int, int]]:
         """(lexicon, entry, start, end) for every occurrence of every entry in a text."""
         if self._has_words:
-            norm = normalize(value)
-            for end, (length, owners) in self._automaton.iter(norm.text):
-                s, e = norm.original_span(end - length + 2, end)
-                for lex_id, entry in owners:
-                    yield lex_id, entry, s, e
+            if value.isascii() and "#" not in value:
+                # The common case, normalised as `normalize` does it, in one C-level pass;
+                # the token positions are worked out only for a text that matches.
+                words = b" ".join(value.encode("ascii").translate(_ASCII_FOLD).split())
+                text = " " + words.decode("ascii") + " " if words else " "
+                hits = self._automaton.iter(text)
+                first = next(hits, None)
+                if first is not None:
+                    norm = Normalized(text, value)
+                    for end, (length, owners) in itertools.chain((first,), hits):
+                        s, e = norm.original_span(end - length + 2, end)
+                        for lex_id, entry in owners:
+                            yield lex_id, entry, s, e
+            else:
+                # Tokenised once: the same tokens give the normalised text and, on a match, the spans.
+                toks = tokens(value)
+                norm = Normalized(" " + " ".join(t for t, _s, _e in toks) + " " if toks else " ", value)
+                norm._spans = [(s, e) for _t, s, e in toks]
+                for end, (length, owners) in self._automaton.iter(norm.text):
+                    s, e = norm.original_span(end - length + 2, end)
+                    for lex_id, entry in owners:
+                        yield lex_id, entry, s, e
         if self._hashtags and "#" in value:
             for tag, s, e in hashtags(value):
                 for lex_id, entry in self._hashtags.get(tag, ()):
@@ -262,6 +285,7 @@ class Checker:
                     searched.setdefault(node["field"], [False, False])[1] = True
         self._trigger_fields = [(path, _accessor(path), lx, pt) for path, (lx, pt) in sorted(searched.items())]
         self._trigger_values = sorted({a[1] for a in atoms if a[0] == "field"})
+        self._trigger_getters = [(path, _accessor(path)) for path in self._trigger_values]
         self._trigger_periods = sorted({a[1] for a in atoms if a[0] == "period"})
 
     # -- triggers ---------------------------------------------------------
@@ -304,17 +328,17 @@ class Checker:
 
     def _fired(self, ctx: _Ctx) -> set[tuple[str, ...]]:
         """Every trigger atom that holds for the post, after one matching pass per field."""
-        fired: set[tuple[str, ...]] = {("label", label) for label in ctx.labels}
-        for path in self._trigger_values:
-            for _where, value in _field_values(ctx.post, path):
-                fired.add(("field", path, _fold(value)))
+        fired: set[tuple[str, ...]] = {("label", label) for label in ctx.labels} if ctx.labels else set()
+        post = ctx.post
+        for path, get_values in self._trigger_getters:
+            for _where, value in get_values(post):
+                fired.add(("field", path, value.casefold() if type(value) is str else value))
         ts = ctx.ts
         if ts is not None:
             for period in self._trigger_periods:
                 start, end = self._periods[period]
                 if start <= ts < end:
                     fired.add(("period", period))
-        post = ctx.post
         for path, get, lexicons, patterns in self._trigger_fields:
             if not get(post):
                 # Most posts have no bio, no shared text, no media.
@@ -601,6 +625,8 @@ def _label_field(post: dict[str, Any], label: str) -> str:
 
 
 def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
+    if len(evidence) == 1:
+        return evidence
     seen = set()
     out = []
     for item in evidence:

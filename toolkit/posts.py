@@ -23,6 +23,26 @@ from .postschema import FIELDS, GROUPS, LIST_FIELDS
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
 
+# A run of 19 digits: a number orjson may not hold exactly (it reads integers
+# beyond 64 bits as floats); such lines go to the standard library's decoder.
+_LONG_NUMBER = re.compile(r"\d{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
+
+
+def loads(data: str | bytes) -> Any:
+    """One JSON value, decoded by orjson, but with every integer exact, however large.
+
+    Raises orjson.JSONDecodeError (a json.JSONDecodeError) for text that is not one JSON value.
+    """
+    long_number = _LONG_NUMBER_BYTES if isinstance(data, bytes) else _LONG_NUMBER
+    if long_number.search(data) is None:  # type: ignore[arg-type]
+        return orjson.loads(data)
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise orjson.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
+
+
 # Names people use for enumeration values, so the hint can name the value meant.
 _ALIASES = {"twitter": "x", "tweet": "post", "retweet": "share", "repost": "share", "fb": "facebook",
             "insta": "instagram", "ig": "instagram", "yt": "youtube", "wa": "whatsapp", "private_account": "private"}
@@ -129,20 +149,36 @@ def _fast_group(group: str, value: Any) -> dict[str, Any] | None:
     return out
 
 
+_EMPTY_POST = {**_DEFAULTS, "links": [], "labels": [], "media": [], "account": None, "author": None,
+               "shared_from": None, "sanction": None}
+
+
 def _fast(record: Any) -> dict[str, Any] | None:
     if type(record) is not dict:
         return None
-    post: dict[str, Any] = dict(_DEFAULTS)
+    post: dict[str, Any] = _EMPTY_POST.copy()
     post["links"] = []
     post["labels"] = []
     post["media"] = []
-    post["account"] = post["author"] = post["shared_from"] = post["sanction"] = None
+    ts = None
     for key, value in record.items():
         if value is None:
             continue
         kind = _FAST_TOP.get(key)
         if kind is not None:
-            if not _ok(kind, value):
+            # The checks of _ok, inlined: this loop runs for every field of every post.
+            if kind is _STR:
+                if type(value) is not str:
+                    return None
+            elif kind is _TIME:
+                when = parse_datetime(value) if type(value) is str else None
+                if when is None:
+                    return None
+                ts = when.timestamp()
+            elif kind is _STRLIST or kind is _BOOL:
+                if not _ok(kind, value):
+                    return None
+            elif type(value) is not str or value not in kind:
                 return None
             post[key] = value
         elif key == "media":
@@ -168,8 +204,7 @@ def _fast(record: Any) -> dict[str, Any] | None:
     sanction = post["sanction"] or {}
     sanction.setdefault("obtained", False)
     post["sanction"] = sanction
-    when = post["posted_at"]
-    post["_ts"] = parse_datetime(when).timestamp() if when else None  # type: ignore[union-attr]
+    post["_ts"] = ts
     return post
 
 
@@ -384,7 +419,7 @@ def _read_lines(lines: Iterable[str]) -> Iterator[Record]:
         if len(pending) == 1:
             # The common case, one record on one line, decoded by orjson.
             try:
-                value = orjson.loads(line)
+                value = loads(line)
             except orjson.JSONDecodeError:
                 pass
             else:

@@ -86,6 +86,9 @@ def fold(word: str) -> str:
 
 
 def _add(out: list[tuple[str, int, int]], word: str, start: int, end: int) -> None:
+    if word.isascii():  # an ASCII word folds to one word: itself, lowered
+        out.append((word.lower(), start, end))
+        return
     folded = fold(word)
     pieces = TOKEN.findall(folded)
     if len(pieces) == 1 and pieces[0] == folded:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import sys
@@ -11,6 +10,8 @@ from typing import Any
 
 import click
 
+from ..batch import default_jobs, error_record, iter_framed, run_ordered
+from ..inputs import ColumnMap, InputError, read_chunks
 from .app import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, OUTCOME_CHOICES, Failure, _color, _load_ruleset, cli
 
 # ---------------------------------------------------------------------------
@@ -41,20 +42,47 @@ from .app import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, OUTCOME_CHOICES, Failure,
 @click.option("--fail-on", type=click.Choice([*OUTCOME_CHOICES, "never"]), default="prohibited", show_default=True,
               help="Exit 1 when a post's outcome is at least this.")
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False),
-              help="Also write malformed records (line, reason) to this file as JSON Lines.")
+              help="Also write malformed records (input, record, line, reasons) to this file as JSON Lines.")
+@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "parquet"]), default=None,
+              help="The format of every input (default: by extension; `.json` and `-` are sniffed).")
+@click.option("--csv-map", metavar="FIELD=COLUMN,…",
+              help="Columns of CSV and Parquet inputs holding fields whose header is not the field's name, "
+                   "e.g. text=body,account.kind=account_type.")
+@click.option("--csv-list-separator", default="|", show_default=True, metavar="SEP",
+              help="Separator of the values of list fields (labels, links) in one CSV cell.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Worker processes (default 0: one per core; 1: check in this process).")
+@click.option("--summary", "summary", is_flag=True,
+              help="Print the audit summary (outcomes, clauses, topics, accounts, months) instead of one result "
+                   "per post; with --output, write the results there too.")
+@click.option("--output", "-o", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the results (JSON Lines) to this file instead of standard output.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Check on this machine, or on a Dask cluster (results written as part files to --output DIR).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: the address of a running scheduler (default: a local cluster of --jobs "
+                   "workers).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is one only when standard error is a "
+                                                   "terminal).")
 def check(target: str, inputs: tuple[str, ...], fmt: str | None, fail_on: str, errors_path: str | None,
-          **options: Any) -> None:
+          input_format: str | None, csv_map: str | None, csv_list_separator: str, jobs: int, summary: bool,
+          output_path: str | None, engine: str, scheduler: str | None, quiet: bool, **options: Any) -> None:
     """Check posts against a policy or a compiled rule set.
 
-    Posts come from INPUTS (JSON Lines, or a JSON array; `-` for standard
-    input) or, for one post, from --text and the other options. Every
-    record is reported: a malformed one with its line number and reason,
-    and the others are still checked.
+    Posts come from INPUTS (JSON Lines, a JSON array, CSV or Parquet; `-`
+    for standard input) or, for one post, from --text and the other
+    options. Inputs are read in constant memory and checked by --jobs
+    worker processes; results come out in input order. Every record is
+    reported: a malformed one with its line number and reason (on standard
+    error, in --errors FILE, and in the results), and the others are still
+    checked.
 
     \b
     Examples:
       govpost check policies/in/ais-social-media.policy --text "Vote BJP!" --platform x
       govpost check output/ais-social-media.rules.json posts.jsonl --format jsonl
+      govpost check output/ais-social-media.rules.json big.jsonl -j 4 -o results.jsonl --errors bad.jsonl
+      govpost check output/ais-social-media.rules.json posts.csv --csv-map text=body --summary
     """
     from .. import api
 
@@ -67,64 +95,260 @@ def check(target: str, inputs: tuple[str, ...], fmt: str | None, fail_on: str, e
         if sys.stdin.isatty():
             raise Failure(EXIT_INVALID, "error: no posts to check: give input files, `-` for standard input, or --text")
         inputs = ("-",)
-    fmt = fmt or ("text" if single is not None or sys.stdout.isatty() else "jsonl")
     threshold = OUTCOME_CHOICES.index(fail_on) if fail_on != "never" else len(OUTCOME_CHOICES)
-    counts = {o: 0 for o in OUTCOME_CHOICES}
-    invalid = 0
-    at_fail = 0
-    collected: list[dict[str, Any]] = []
-    errors_out = open(errors_path, "w", encoding="utf-8") if errors_path else None  # noqa: SIM115
-    color = _color(sys.stdout)
+    if single is not None:
+        _check_single(checker, single, fmt or "text", threshold)
+    to_file = output_path not in (None, "-")
+    if fmt is None:
+        fmt = "text" if sys.stdout.isatty() and not to_file and not summary else "jsonl"
+    if summary and fmt == "text":
+        raise Failure(EXIT_INVALID, "error: --summary prints the summary; give --format jsonl or json with --output "
+                                    "for the results too")
     try:
-        for name, record in _records(inputs, single):
-            if record.error is None:
-                verdict, problems = checker.check(record.value)
-            else:
-                verdict, problems = None, [record.error]
-            if verdict is None:
-                invalid += 1
-                err = {
-                    "input": name, "record": record.index, "line": record.line,
-                    "errors": [{"code": p.code, "field": p.path, "message": p.message, **({"help": p.help} if p.help else {})}
-                               for p in problems],
-                }
-                if errors_out:
-                    errors_out.write(json.dumps(err, ensure_ascii=False) + "\n")
-                for p in problems:
-                    loc = f"{name}:{record.line}"
-                    hint = f" ({p.help})" if p.help else ""
-                    click.echo(f"{loc}: error[{p.code}]: record {record.index}: {p.message}{hint}", err=True)
-                if fmt == "jsonl":
-                    click.echo(json.dumps(err, ensure_ascii=False))
-                elif fmt == "json":
-                    collected.append(err)
-                continue
-            counts[verdict.outcome] += 1
-            if OUTCOME_CHOICES.index(verdict.outcome) >= threshold:
-                at_fail += 1
-            out = {"input": name, "record": record.index, "line": record.line, **verdict.to_json()}
-            if single is not None:
-                out = verdict.to_json()
-            if fmt == "jsonl":
-                click.echo(json.dumps(out, ensure_ascii=False))
-            elif fmt == "json":
-                collected.append(out)
-            else:
-                post = record.value if isinstance(record.value, dict) else {}
-                click.echo(_render_verdict(verdict, post, color, name if single is None else None, record.index))
+        columns = ColumnMap.parse(csv_map, csv_list_separator)
+    except ValueError as exc:
+        raise Failure(EXIT_INVALID, f"error: --csv-map: {exc}") from None
+    if engine == "dask":
+        _check_dask(ruleset, inputs, input_format, columns, jobs, scheduler, output_path, errors_path, summary,
+                    threshold)
+    if scheduler:
+        raise Failure(EXIT_INVALID, "error: --scheduler is an option of --engine dask")
+    run = _Run(checker, fmt, threshold, errors_path, output_path if to_file else None, summary, quiet)
+    try:
+        run.go(inputs, input_format, columns, jobs or default_jobs())
     finally:
-        if errors_out:
-            errors_out.close()
-    if fmt == "json":
-        click.echo(json.dumps(collected, ensure_ascii=False, indent=2))
-    total = sum(counts.values()) + invalid
-    if fmt == "text" and single is None:
-        parts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in counts.items() if n)
-        bad = f", {invalid} malformed" if invalid else ""
-        click.echo(f"{total} posts: {parts or 'none checked'}{bad}")
-    if invalid:
+        run.close()
+    if summary:
+        from ..summary import render_summary_text
+
+        click.echo(render_summary_text(run.summary, color=_color(sys.stdout)))
+    if run.invalid:
         raise SystemExit(EXIT_INVALID)
+    raise SystemExit(EXIT_FINDINGS if run.at_fail else EXIT_OK)
+
+
+def _check_dask(ruleset: dict[str, Any], inputs: tuple[str, ...], input_format: str | None, columns: ColumnMap,
+                jobs: int, scheduler: str | None, output_path: str | None, errors_path: str | None, summary: bool,
+                threshold: int) -> None:
+    """The same check on a Dask cluster (toolkit.dask_engine): part files in --output DIR, then the summary."""
+    from ..dask_engine import DaskEngineError, check_with_dask
+    from ..summary import render_summary_text
+
+    if not output_path or output_path == "-":
+        raise Failure(EXIT_INVALID, "error: --engine dask writes part files: give the folder with --output DIR")
+    if "-" in inputs:
+        raise Failure(EXIT_INVALID, "error: --engine dask reads files that every worker can read, not standard input")
+    try:
+        result = check_with_dask(ruleset, inputs, output_path, scheduler=scheduler, n_workers=jobs or None,
+                                 input_format=input_format, columns=columns, errors_path=errors_path)
+    except DaskEngineError as exc:
+        raise Failure(EXIT_INVALID, f"error: {exc}") from None
+    except InputError as exc:
+        raise Failure(EXIT_INVALID, f"error[{exc.code}]: {exc}") from None
+    if summary:
+        click.echo(render_summary_text(result, color=_color(sys.stdout)))
+    if result.error_records:
+        raise SystemExit(EXIT_INVALID)
+    raise SystemExit(EXIT_FINDINGS if sum(result.outcomes[threshold:]) else EXIT_OK)
+
+
+def _check_single(checker: Any, post: dict[str, Any], fmt: str, threshold: int) -> None:
+    """One post from --text and the options: its verdict, or why it is malformed."""
+    verdict, problems = checker.check(post)
+    if verdict is None:
+        for p in problems:
+            hint = f" ({p.help})" if p.help else ""
+            click.echo(f"<options>:1: error[{p.code}]: record 1: {p.message}{hint}", err=True)
+        err = error_record("<options>", 1, 1, problems)
+        if fmt == "jsonl":
+            click.echo(json.dumps(err, ensure_ascii=False))
+        elif fmt == "json":
+            click.echo(json.dumps([err], ensure_ascii=False, indent=2))
+        raise SystemExit(EXIT_INVALID)
+    out = verdict.to_json()
+    if fmt == "jsonl":
+        click.echo(json.dumps(out, ensure_ascii=False))
+    elif fmt == "json":
+        click.echo(json.dumps([out], ensure_ascii=False, indent=2))
+    else:
+        click.echo(_render_verdict(verdict, post, _color(sys.stdout), None, 1))
+    at_fail = OUTCOME_CHOICES.index(verdict.outcome) >= threshold
     raise SystemExit(EXIT_FINDINGS if at_fail else EXIT_OK)
+
+
+class _Run:
+    """One check of input files: reading, checking in order, writing results, errors, counts and progress."""
+
+    def __init__(self, checker: Any, fmt: str, threshold: int, errors_path: str | None, output_path: str | None,
+                 summary: bool, quiet: bool):
+        self.checker = checker
+        self.fmt = fmt
+        self.threshold = threshold
+        self.counts = [0] * len(OUTCOME_CHOICES)
+        self.invalid = 0
+        self.records = 0
+        self.collected: list[Any] = []
+        self.want_summary = summary
+        self.summary: Any = None
+        self.errors_out = _open_out(errors_path) if errors_path else None
+        self.results_out = _open_out(output_path) if output_path else None
+        # Results on standard output unless the summary is printed there.
+        self.stdout = None if summary else sys.stdout.buffer
+        self.progress = _Progress(enabled=not quiet and _is_terminal(sys.stderr))
+        self.color = _color(sys.stdout)
+
+    @property
+    def at_fail(self) -> int:
+        return sum(self.counts[self.threshold:])
+
+    def close(self) -> None:
+        self.progress.finish()
+        for fh in (self.errors_out, self.results_out):
+            if fh is not None:
+                fh.close()
+
+    def go(self, inputs: tuple[str, ...], input_format: str | None, columns: ColumnMap, jobs: int) -> None:
+        if self.fmt == "text":
+            self._text(inputs, input_format, columns)
+        else:
+            chunks = self._chunks(inputs, input_format, columns)
+            for _chunk, result in run_ordered(chunks, self.checker, jobs=jobs, summary=self.want_summary):
+                self._take(result)
+            if self.fmt == "json" and self.stdout is not None:
+                self.stdout.write((json.dumps(self.collected, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+                self.stdout.flush()
+        if self.want_summary and self.summary is None:
+            from ..summary import Summary
+
+            self.summary = Summary()
+
+    def _chunks(self, inputs: tuple[str, ...], input_format: str | None, columns: ColumnMap) -> Iterator[Any]:
+        stdin = None
+        for name in inputs:
+            if name == "-":
+                stdin = stdin or sys.stdin.buffer
+            try:
+                yield from read_chunks(name, input_format, stream=stdin, columns=columns, note=self._note)
+            except InputError as exc:
+                raise Failure(EXIT_INVALID, f"error[{exc.code}]: {exc}") from None
+
+    def _note(self, text: str) -> None:
+        self.progress.clear()
+        click.echo(f"note: {text}", err=True)
+
+    def _take(self, result: Any) -> None:
+        for i, n in enumerate(result.counts):
+            self.counts[i] += n
+        self.records += result.records
+        if result.errors:
+            self._errors(result.errors)
+        if result.summary is not None:
+            self.summary = result.summary if self.summary is None else self.summary.merge(result.summary)
+        data = result.output
+        if data:
+            if self.results_out is not None:
+                self.results_out.write(data)
+            if self.stdout is not None:
+                if self.fmt == "jsonl":
+                    self.progress.clear()
+                    self.stdout.write(data)
+                    self.stdout.flush()
+                else:
+                    self.collected.extend(json.loads(line) for line in data.splitlines())
+        self.progress.update(self.records)
+
+    def _errors(self, errors: list[dict[str, Any]]) -> None:
+        self.invalid += len(errors)
+        self.progress.clear()
+        for err in errors:
+            if self.errors_out is not None:
+                self.errors_out.write(json.dumps(err, ensure_ascii=False).encode("utf-8") + b"\n")
+            for p in err["errors"]:
+                hint = f" ({p['help']})" if p.get("help") else ""
+                click.echo(f"{err['input']}:{err['line']}: error[{p['code']}]: record {err['record']}: "
+                           f"{p['message']}{hint}", err=True)
+
+    def _text(self, inputs: tuple[str, ...], input_format: str | None, columns: ColumnMap) -> None:
+        """A readable report per post: checked in this process, as it needs each post and verdict."""
+        for name, index, line, value, problem in self._framed(inputs, input_format, columns):
+            verdict, problems = (None, [problem]) if problem is not None else self.checker.check(value)
+            self.records += 1
+            if verdict is None:
+                self._errors([error_record(name, index, line, problems)])
+                continue
+            self.counts[OUTCOME_CHOICES.index(verdict.outcome)] += 1
+            post = value if isinstance(value, dict) else {}
+            self.progress.clear()
+            click.echo(_render_verdict(verdict, post, self.color, name, index))
+            self.progress.update(self.records)
+        total = sum(self.counts) + self.invalid
+        parts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in zip(OUTCOME_CHOICES, self.counts, strict=True) if n)
+        bad = f", {self.invalid} malformed" if self.invalid else ""
+        click.echo(f"{total} posts: {parts or 'none checked'}{bad}")
+
+    def _framed(self, inputs: tuple[str, ...], input_format: str | None,
+                columns: ColumnMap) -> Iterator[tuple[str, int, int, Any, Any]]:
+        for chunk in self._chunks(inputs, input_format, columns):
+            for index, line, value, problem in iter_framed([chunk]):
+                yield chunk.source, index, line, value, problem
+
+
+def _open_out(path: str) -> Any:
+    try:
+        return open(path, "wb")  # noqa: SIM115
+    except OSError as exc:
+        raise Failure(EXIT_INVALID, f"error[I501]: cannot write `{path}`: {exc.strerror or exc}") from None
+
+
+def _is_terminal(stream: Any) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class _Progress:
+    """Records checked, rate and elapsed time, on one line of standard error that rewrites itself.
+
+    Shown only on a terminal, and redrawn at most ten times a second; the line
+    is cleared before anything else is written to standard error.
+    """
+
+    def __init__(self, enabled: bool):
+        import time
+
+        self.enabled = enabled
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._last = 0.0
+        self._shown = False
+        self._records = 0
+
+    def update(self, records: int) -> None:
+        self._records = records
+        if not self.enabled:
+            return
+        now = self._clock()
+        if now - self._last < 0.1:
+            return
+        self._last = now
+        self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        elapsed = now - self._start
+        rate = self._records / elapsed if elapsed > 0 else 0.0
+        minutes, seconds = divmod(int(elapsed), 60)
+        click.echo(f"\r\x1b[2K{self._records:,} records  {rate:,.0f} records/s  {minutes:d}:{seconds:02d}",
+                   err=True, nl=False)
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            click.echo("\r\x1b[2K", err=True, nl=False)
+            self._shown = False
+
+    def finish(self) -> None:
+        if self.enabled and self._records:
+            self._draw(self._clock())
+            click.echo(err=True)
+            self._shown = False
 
 
 def _single_post(options: dict[str, Any]) -> dict[str, Any] | None:
@@ -161,31 +385,6 @@ def _single_post(options: dict[str, Any]) -> dict[str, Any] | None:
     if options.get("sanctioned"):
         post["sanction"] = {"obtained": True}
     return post
-
-
-def _records(inputs: tuple[str, ...], single: dict[str, Any] | None) -> Iterator[tuple[str, Any]]:
-    from ..posts import Record, read_records
-
-    if single is not None:
-        yield "<options>", Record(1, 1, single)
-        return
-    for name in inputs:
-        if name == "-":
-            stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="strict")
-            try:
-                yield from (("<stdin>", r) for r in read_records(stream, "<stdin>"))
-            except UnicodeDecodeError as exc:
-                raise Failure(EXIT_INVALID, f"error[I502]: standard input is not UTF-8 text: {exc.reason}") from None
-            continue
-        try:
-            fh = open(name, encoding="utf-8-sig")  # noqa: SIM115
-        except OSError as exc:
-            raise Failure(EXIT_INVALID, f"error[I501]: cannot read `{name}`: {exc.strerror or exc}") from None
-        with fh:
-            try:
-                yield from ((name, r) for r in read_records(fh, name))
-            except UnicodeDecodeError as exc:
-                raise Failure(EXIT_INVALID, f"error[I502]: `{name}` is not UTF-8 text: {exc.reason}") from None
 
 
 _OUTCOME_STYLE = {

@@ -1,0 +1,506 @@
+"""Checking posts in chunks: the unit of work of `govpost check`, its worker processes and the Dask engine.
+
+A chunk is a run of consecutive records of one input. :func:`check_chunk`
+checks one and returns the result records and the error records, in the
+formats documented in docs/checking-at-scale.md:
+
+- a **result record** is ``{"input", "record", "line"}`` followed by the
+  verdict (``id``, ``outcome``, ``deciding``, ``findings``, ``excepted``,
+  and ``warnings`` when there are any);
+- an **error record** is ``{"input", "record", "line", "errors"}``, where
+  ``errors`` lists the problems (``code``, ``field``, ``message``, and
+  ``help`` when there is a hint).
+
+:func:`run_chunk` does the same work for the command line, and encodes the
+output as JSON Lines bytes directly: this is the hot path, and it writes
+exactly the bytes ``json.dumps(record, ensure_ascii=False)`` would.
+
+This module belongs to the checker side: it never imports the parser, the
+model or the command line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .evaluate import Checker, Verdict
+from .posts import Problem, Record, _fast, loads, validate
+from .rules import OUTCOMES
+
+# json.dumps(..., ensure_ascii=False) for a string, without the generic encoder's set-up cost.
+_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+# One framed record: (record number, line number, decoded value, problem or None).
+Framed = tuple[int, int, Any, "Problem | None"]
+
+
+def check_chunk(checker: Checker, lines_or_records: Iterable[Any], first_line_no: int = 1,
+                source_name: str = "<stdin>", *, first_record_no: int | None = None,
+                final: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Check one chunk of an input; return ``(results, errors)`` in input order.
+
+    Args:
+        checker: a :class:`toolkit.evaluate.Checker` (load it once per process
+            and reuse it for every chunk).
+        lines_or_records: either lines of JSON Lines text (``str`` or ``bytes``,
+            with or without their line break; blank lines are skipped, and an
+            object spread over several lines is read whole), or records already
+            read by :mod:`toolkit.inputs` (:class:`toolkit.posts.Record`), or
+            decoded posts (``dict``), numbered from ``first_record_no`` with
+            one line each from ``first_line_no``.
+        first_line_no: the line number, in the whole input, of the first line.
+        source_name: the name reported in every record's ``input``.
+        first_record_no: the record number of the first record in the whole
+            input; by default ``first_line_no`` (right when every earlier line
+            held one record).
+        final: whether the chunk ends the input. Within an input, a chunk
+            that is not the last must end with a complete line; an object
+            left unfinished at its end is reported as the whole input would
+            report it.
+
+    Returns:
+        ``results``: one result record per well-formed post; ``errors``: one
+        error record per malformed record. ``len(results) + len(errors)`` is
+        the number of records in the chunk. The two lists can be merged back
+        into input order by ``record``.
+    """
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for index, line, value, problem in frame(lines_or_records, first_line_no, first_record_no, final):
+        if problem is None:
+            post, problems = validate(value)
+            if post is not None:
+                verdict = checker.check_post(post)
+                results.append({"input": source_name, "record": index, "line": line, **verdict.to_json()})
+                continue
+        else:
+            problems = [problem]
+        errors.append(error_record(source_name, index, line, problems))
+    return results, errors
+
+
+def error_record(source_name: str, index: int, line: int, problems: list[Problem]) -> dict[str, Any]:
+    """The error record of a malformed record."""
+    return {
+        "input": source_name, "record": index, "line": line,
+        "errors": [{"code": p.code, "field": p.path, "message": p.message, **({"help": p.help} if p.help else {})}
+                   for p in problems],
+    }
+
+
+# ---------------------------------------------------------------------------
+# Framing: lines of JSON Lines text → records
+# ---------------------------------------------------------------------------
+
+
+def frame(items: Iterable[Any], first_line_no: int = 1, first_record_no: int | None = None,
+          final: bool = True) -> list[Framed]:
+    """Records of a chunk as ``(record, line, value, problem)`` tuples; see :func:`check_chunk`."""
+    items = items if isinstance(items, list) else list(items)
+    if first_record_no is None:
+        first_record_no = first_line_no
+    if not items:
+        return []
+    head = items[0]
+    if isinstance(head, Record):
+        return [(r.index, r.line, r.value, r.error) for r in items]
+    if isinstance(head, tuple):
+        return items
+    if isinstance(head, dict):
+        return [(first_record_no + i, first_line_no + i, v, None) for i, v in enumerate(items)]
+    if isinstance(head, bytes):
+        items = [b.decode("utf-8") for b in items]
+    return frame_lines(items, first_line_no, first_record_no, final)
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a text whose line breaks are all ``\\n`` (the last one may lack its break)."""
+    lines = text.split("\n")
+    last = lines.pop()
+    if last:
+        lines.append(last)
+    return lines
+
+
+def frame_lines(lines: list[str], first_line_no: int, first_record_no: int, final: bool = True) -> list[Framed]:
+    """Records of lines of JSON Lines text, exactly as :func:`toolkit.posts.read_records` reads them.
+
+    Every line is first decoded on its own by orjson; only when a line is
+    neither blank nor a whole JSON value does the careful reader take over.
+    """
+    decode = loads
+    failed = orjson.JSONDecodeError
+    out: list[Framed] = []
+    append = out.append
+    index = first_record_no
+    lineno = first_line_no
+    for line in lines:
+        try:
+            value = decode(line)
+        except failed:
+            if line.strip():
+                return _frame_careful(lines, first_line_no, first_record_no, final)
+            lineno += 1
+            continue
+        append((index, lineno, value, None))
+        index += 1
+        lineno += 1
+    return out
+
+
+def _json_error(exc: json.JSONDecodeError) -> str:
+    return f"not valid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
+def _broken(first: str) -> Problem:
+    try:
+        json.loads(first.rstrip("\r\n"))
+        message = "not valid JSON"
+    except json.JSONDecodeError as own:
+        message = _json_error(own)
+    return Problem("R301", "", message)
+
+
+def _frame_careful(lines: list[str], first_line_no: int, first_record_no: int, final: bool) -> list[Framed]:
+    """The reader of :mod:`toolkit.posts`, for a chunk: records spread over lines, broken records.
+
+    When a chunk that is not the last ends inside an unfinished record, the
+    next chunk starts with a line that is a whole JSON object (see
+    :func:`toolkit.inputs.jsonl_chunks`), which no unfinished record can
+    continue: the record is broken, as the whole input would find.
+    """
+    out: list[Framed] = []
+    index = first_record_no - 1
+    pending: list[tuple[int, str]] = []
+    # Each line with its line break, so that lines joined into one record keep their tokens apart.
+    queue = iter(enumerate((t if t.endswith("\n") else t + "\n" for t in lines), first_line_no))
+    replay: list[tuple[int, str]] = []
+    while True:
+        if replay:
+            lineno, line = replay.pop(0)
+        else:
+            nxt = next(queue, None)
+            if nxt is None:
+                if not pending:
+                    break
+                index += 1
+                if final:
+                    out.append((index, pending[0][0], None,
+                                Problem("R301", "", "not valid JSON: the input ended inside a record")))
+                    break
+                out.append((index, pending[0][0], None, _broken(pending[0][1])))
+                replay = pending[1:]
+                pending = []
+                continue
+            lineno, line = nxt
+        if not pending and not line.strip():
+            continue
+        pending.append((lineno, line))
+        if len(pending) == 1:
+            try:
+                value = loads(line)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                index += 1
+                out.append((index, lineno, value, None))
+                pending = []
+                continue
+        text = "".join(t for _n, t in pending)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            unfinished = (
+                text.lstrip().startswith("{")
+                and exc.msg.startswith(("Expecting", "Unterminated"))
+                and exc.pos >= len(text.rstrip()) - 1
+                and len(pending) < 1000
+            )
+            if unfinished:
+                continue
+            index += 1
+            out.append((index, pending[0][0], None, _broken(pending[0][1])))
+            replay = pending[1:] + replay
+            pending = []
+            continue
+        index += 1
+        out.append((index, pending[0][0], value, None))
+        pending = []
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The command line's unit of work: a chunk in, encoded output out
+# ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A run of consecutive records of one input, as sent to a worker.
+
+    ``data`` is JSON Lines text (``str``, whole lines) or a list of framed
+    ``(record, line, value, problem)`` tuples.
+    """
+
+    source: str
+    data: Any
+    first_line: int = 1
+    first_record: int = 1
+    final: bool = True
+    lines: int = 0  # lines of text in data (JSON Lines)
+    nonblank: int = 0  # of which not blank: the records, when each is on one line
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    """What checking a chunk gives the command line."""
+
+    output: bytes  # result and error records, one JSON document a line, in input order
+    errors: list[dict[str, Any]]  # the error records
+    counts: list[int]  # posts per outcome, in the order of OUTCOMES
+    records: int  # records read: results + errors
+    summary: Any = None  # a toolkit.summary.Summary of the chunk, when asked for
+    results: list[dict[str, Any]] = field(default_factory=list)  # kept only when asked for
+
+
+class Encoder:
+    """Writes result records as ``json.dumps(record, ensure_ascii=False)`` would, from the verdict's parts.
+
+    The parts of a finding that depend only on its clause are encoded once.
+    """
+
+    def __init__(self, checker: Checker):
+        self._clause: dict[str, str] = {}
+        for clause in checker.ruleset["clauses"]:
+            static = {
+                "clause": clause["id"], "number": clause["number"], "title": clause["title"],
+                "topic": clause["topic"], "outcome": clause["outcome"], "authority": clause["authority"],
+                "citations": [c["text"] for c in clause["citations"]],
+            }
+            self._clause[clause["id"]] = _dumps(static)[:-1] + ', "evidence": '
+        self._prefix: dict[str, str] = {}
+
+    def prefix(self, source: str) -> str:
+        p = self._prefix.get(source)
+        if p is None:
+            p = self._prefix[source] = '{"input": ' + _quote(source) + ', "record": '
+        return p
+
+    def result(self, prefix: str, index: int, line: int, v: Verdict) -> str:
+        ident = v.id
+        if ident is None:
+            id_text = "null"
+        elif type(ident) is str:
+            id_text = _quote(ident)
+        else:
+            id_text = _dumps(ident)
+        if v.findings:
+            clause = self._clause
+            findings = "[" + ", ".join(
+                clause[f["clause"]] + _dumps(f["evidence"]) + "}" for f in v.findings
+            ) + "]"
+            deciding = _dumps(v.deciding)
+        else:
+            findings = deciding = "[]"
+        excepted = _dumps(v.excepted) if v.excepted else "[]"
+        tail = f', "warnings": {_dumps(v.warnings)}}}' if v.warnings else "}"
+        return (f'{prefix}{index}, "line": {line}, "id": {id_text}, "outcome": "{v.outcome}", '
+                f'"deciding": {deciding}, "findings": {findings}, "excepted": {excepted}{tail}')
+
+
+_ENCODERS: dict[int, Encoder] = {}
+
+
+def encoder_for(checker: Checker) -> Encoder:
+    enc = _ENCODERS.get(id(checker))
+    if enc is None:
+        enc = _ENCODERS[id(checker)] = Encoder(checker)
+    return enc
+
+
+def run_chunk(checker: Checker, chunk: Chunk, *, summary: bool = False, keep_results: bool = False,
+              encode: bool = True) -> ChunkResult:
+    """Check a chunk for the command line: encoded JSON Lines, error records and counts.
+
+    Gives exactly what :func:`check_chunk` gives, encoded: the output line
+    of a record is ``json.dumps(record, ensure_ascii=False)``. With
+    ``summary``, also a :class:`toolkit.summary.Summary` of the chunk, which
+    the caller merges in input order.
+    """
+    if isinstance(chunk.data, str):
+        framed = frame_lines(split_lines(chunk.data), chunk.first_line, chunk.first_record, chunk.final)
+    else:
+        framed = chunk.data
+    enc = encoder_for(checker)
+    prefix = enc.prefix(chunk.source)
+    name = chunk.source
+    rank = {o: i for i, o in enumerate(OUTCOMES)}
+    counts = [0] * len(OUTCOMES)
+    out: list[str] = []
+    errors: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    acc = None
+    if summary:
+        from .summary import Summary
+
+        acc = Summary()
+    check_post = checker.check_post
+    for index, line, value, problem in framed:
+        if problem is None:
+            post = _fast(value)
+            if post is None:
+                post, problems = validate(value)
+            if post is not None:
+                v = check_post(post)
+                counts[rank[v.outcome]] += 1
+                if encode:
+                    out.append(enc.result(prefix, index, line, v))
+                if acc is not None or keep_results:
+                    rec = {"input": name, "record": index, "line": line, **v.to_json()}
+                    if acc is not None:
+                        acc.add(rec, post)
+                    if keep_results:
+                        results.append(rec)
+                continue
+        else:
+            problems = [problem]
+        err = error_record(name, index, line, problems)
+        errors.append(err)
+        if acc is not None:
+            acc.add_error(err)
+        if encode:
+            out.append(_dumps(err))
+    data = ("\n".join(out) + "\n").encode("utf-8") if out else b""
+    return ChunkResult(data, errors, counts, len(framed), acc, results)
+
+
+def iter_framed(chunks: Iterable[Chunk]) -> Iterator[Framed]:
+    """Every record of a sequence of chunks, framed, in order (for tools that want the decoded posts)."""
+    next_record: dict[str, int] = {}
+    for chunk in chunks:
+        if isinstance(chunk.data, str):
+            # Numbered from the records really read before, not from the reader's assumption.
+            framed = frame_lines(split_lines(chunk.data), chunk.first_line, next_record.get(chunk.source, 1),
+                                 chunk.final)
+            next_record[chunk.source] = next_record.get(chunk.source, 1) + len(framed)
+            yield from framed
+        else:
+            yield from chunk.data
+
+
+# ---------------------------------------------------------------------------
+# Worker processes: the rule set is loaded once per process
+# ---------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def worker_init(ruleset: dict[str, Any], summary: bool = False) -> None:
+    """Initializer of a worker process: compile the rule set once."""
+    _WORKER["checker"] = Checker(ruleset)
+    _WORKER["summary"] = summary
+
+
+def worker_run(chunk: Chunk) -> ChunkResult:
+    """Check one chunk in a worker process started with :func:`worker_init`."""
+    return run_chunk(_WORKER["checker"], chunk, summary=_WORKER["summary"])
+
+
+def default_jobs() -> int:
+    """All the cores this process may run on."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_ordered(chunks: Iterable[Chunk], checker: Checker, *, jobs: int = 1, summary: bool = False,
+                in_flight: int | None = None) -> Iterator[tuple[Chunk, ChunkResult]]:
+    """Check chunks, in worker processes when ``jobs`` > 1; yield their results in input order.
+
+    At most ``in_flight`` chunks (default: twice the workers) are read ahead
+    of the one being written, so memory stays flat however long the input.
+    Workers are started only when the input has more than one chunk, and
+    load the rule set once each.
+
+    Record numbers of JSON Lines chunks are given on the assumption that
+    every non-blank line is one record; a chunk with records spread over
+    lines makes the numbers of the chunks after it wrong, and those are
+    checked again here with the right numbers (which only such inputs pay).
+    """
+    it = iter(chunks)
+    first = next(it, None)
+    if first is None:
+        return
+    second = next(it, None)
+    if second is None or jobs <= 1:
+        rest: Iterable[Chunk] = [first] if second is None else _chain_chunks(first, second, it)
+        yield from _renumbered(rest, checker, summary, None)
+        return
+    import multiprocessing as mp
+    import sys
+    from collections import deque
+
+    ctx = mp.get_context("fork" if sys.platform == "linux" else "spawn")
+    pool = ctx.Pool(jobs, initializer=worker_init, initargs=(checker.ruleset, summary))
+    try:
+        yield from _renumbered(_chain_chunks(first, second, it), checker, summary,
+                               (pool, deque(), in_flight or 2 * jobs))
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _chain_chunks(first: Chunk, second: Chunk, rest: Iterator[Chunk]) -> Iterator[Chunk]:
+    yield first
+    yield second
+    yield from rest
+
+
+def _renumbered(chunks: Iterable[Chunk], checker: Checker, summary: bool,
+                parallel: Any) -> Iterator[tuple[Chunk, ChunkResult]]:
+    # Per input: the number the next record really has, and the correction
+    # known so far to the numbers the reader assumed.
+    next_record: dict[str, int] = {}
+    correction: dict[str, int] = {}
+
+    def prepare(chunk: Chunk) -> tuple[Chunk, int]:
+        assumed = chunk.first_record
+        if isinstance(chunk.data, str):
+            chunk.first_record = assumed + correction.get(chunk.source, 0)
+        return chunk, assumed
+
+    def settle(chunk: Chunk, assumed: int, result: ChunkResult) -> ChunkResult:
+        if isinstance(chunk.data, str):
+            true_first = next_record.get(chunk.source, 1)
+            if chunk.first_record != true_first:
+                chunk.first_record = true_first
+                result = run_chunk(checker, chunk, summary=summary)
+            next_record[chunk.source] = true_first + result.records
+            correction[chunk.source] = next_record[chunk.source] - (assumed + chunk.nonblank)
+        return result
+
+    if parallel is None:
+        for chunk in chunks:
+            chunk, assumed = prepare(chunk)
+            yield chunk, settle(chunk, assumed, run_chunk(checker, chunk, summary=summary))
+        return
+    pool, queue, limit = parallel
+    for chunk in chunks:
+        chunk, assumed = prepare(chunk)
+        queue.append((chunk, assumed, pool.apply_async(worker_run, (chunk,))))
+        while len(queue) >= limit:
+            done, was, pending = queue.popleft()
+            yield done, settle(done, was, pending.get())
+    while queue:
+        done, was, pending = queue.popleft()
+        yield done, settle(done, was, pending.get())

@@ -1,0 +1,531 @@
+"""Reading inputs of posts in constant memory: JSON Lines, JSON arrays, CSV and Parquet.
+
+Every reader yields :class:`toolkit.batch.Chunk` values: runs of consecutive
+records of one input, small enough to hand to a worker process, so that
+memory stays flat however large the input. Every record keeps the name of
+its input and its record and line numbers, for its result or its error.
+
+- **JSON Lines** (``.jsonl``, ``.ndjson``): read in blocks; chunks hold whole
+  lines of text, decoded in the worker. Chunks are cut only between two lines
+  that are each a whole JSON value, so that an object spread over several
+  lines is never split.
+- **JSON** (``.json``, standard input, any other name): a file whose first
+  character is ``[`` is an array, read element by element with the standard
+  library's decoder (which says where each element starts, for its line
+  number); otherwise it is JSON Lines.
+- **CSV** (``.csv``, ``.tsv``): one post per row; columns are mapped to
+  fields by their header (see :class:`ColumnMap` and docs/checking-at-scale.md).
+- **Parquet** (``.parquet``, ``.pq``): read batch by batch through pyarrow;
+  nested columns (structs, lists) or flat columns named like ``account.kind``.
+
+This module belongs to the checker side: it never imports the parser, the
+model or the command line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, BinaryIO
+
+import orjson
+
+from .batch import Chunk
+from .posts import Problem
+from .postschema import FIELDS, GROUPS, LIST_FIELDS
+
+FORMATS = ("jsonl", "json", "csv", "parquet")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv",
+               ".parquet": "parquet", ".pq": "parquet"}
+
+#: Bytes of text per JSON Lines chunk, and records per chunk for the other formats.
+CHUNK_BYTES = 1 << 18
+CHUNK_RECORDS = 1000
+_BLOCK = 1 << 20
+
+
+class InputError(Exception):
+    """An input that cannot be read at all (I5xx): the run stops with exit code 2."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
+
+
+def format_of(name: str, override: str | None = None) -> str:
+    """The format of an input: the override, else its extension; ``json`` (sniffed) otherwise."""
+    if override:
+        return override
+    lower = name.lower()
+    for ext, fmt in _EXTENSIONS.items():
+        if lower.endswith(ext):
+            return fmt
+    return "json"
+
+
+def read_chunks(name: str, fmt: str | None = None, *, stream: BinaryIO | None = None,
+                columns: ColumnMap | None = None, chunk_bytes: int = CHUNK_BYTES,
+                chunk_records: int = CHUNK_RECORDS, note: Callable[[str], None] | None = None) -> Iterator[Chunk]:
+    """The chunks of one input.
+
+    Args:
+        name: the path, or ``-`` for ``stream`` (standard input); the name
+            reported is ``<stdin>`` for ``-``.
+        fmt: one of :data:`FORMATS`, or None to decide by the name.
+        stream: the binary stream to read for ``-``.
+        columns: the column mapping of CSV and Parquet inputs.
+        note: called with a note for the user (columns of a CSV or Parquet
+            input that hold no field).
+    Raises:
+        InputError: the input cannot be opened, is not UTF-8, or is not
+            a CSV or Parquet file at all.
+    """
+    source = "<stdin>" if name == "-" else name
+    fmt = format_of("" if name == "-" else name, fmt)
+    columns = columns or ColumnMap()
+    note = note or (lambda _text: None)
+    if fmt == "parquet":
+        if name == "-":
+            raise InputError("I501", "Parquet cannot be read from standard input: give the file's path")
+        yield from _parquet_chunks(name, columns, chunk_records, note)
+        return
+    raw = stream if name == "-" else _open(name)
+    try:
+        blocks = _text_blocks(raw, source)
+        if fmt == "csv":
+            yield from _csv_chunks(blocks, source, columns, chunk_records, name.lower().endswith(".tsv"), note)
+            return
+        first = next(blocks, "")
+        while not first.strip():  # the form is decided by the first character that is not blank
+            more = next(blocks, None)
+            if more is None:
+                break
+            first += more
+        rest = _prepend(first, blocks)
+        if fmt == "json" and first.lstrip().startswith("["):
+            yield from _array_chunks(rest, source, chunk_records)
+        else:
+            yield from _jsonl_chunks(rest, source, chunk_bytes)
+    finally:
+        if raw is not stream:
+            raw.close()
+
+
+def _open(name: str) -> BinaryIO:
+    try:
+        return open(name, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError("I501", f"cannot read `{name}`: {exc.strerror or exc}") from None
+
+
+def _prepend(first: str, rest: Iterator[str]) -> Iterator[str]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _text_blocks(raw: IO[bytes], source: str) -> Iterator[str]:
+    """UTF-8 text in blocks, without a byte order mark, with every line break turned into ``\\n``."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+    carriage = False
+    while True:
+        data = raw.read(_BLOCK)
+        try:
+            text = decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            what = "standard input is" if source == "<stdin>" else f"`{source}` is"
+            raise InputError("I502", f"{what} not UTF-8 text: {exc.reason}") from None
+        if carriage and text.startswith("\n"):
+            text = text[1:]
+        if text:
+            carriage = text.endswith("\r")
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            yield text
+        if not data:
+            return
+
+
+# ---------------------------------------------------------------------------
+# JSON Lines
+# ---------------------------------------------------------------------------
+
+_BLANK = re.compile(r"^[^\S\n]*\n", re.MULTILINE)
+
+
+def _whole(line: str) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _cut(buf: str, stop: int) -> int:
+    """Where to end a chunk in ``buf[:stop]`` (just after a ``\\n``), or 0 for nowhere.
+
+    The line before the cut and the line after it must each be a whole JSON
+    value, and the line after must start with ``{``: then no record spread
+    over several lines can straddle the cut (nothing can follow a whole
+    value but ``,``, ``}`` or ``]``), and reading either side alone gives
+    exactly what reading the input whole gives.
+    """
+    end = buf.rfind("\n", 0, stop)  # the line after the cut must be complete: it ends here
+    for _ in range(64):
+        if end <= 0:
+            return 0
+        cut = buf.rfind("\n", 0, end) + 1  # start of the line after the cut
+        if cut <= 0:
+            return 0
+        after = buf[cut:end]
+        before = buf[buf.rfind("\n", 0, cut - 1) + 1:cut - 1]
+        if after.lstrip().startswith("{") and _whole(after) and _whole(before):
+            return cut
+        end = cut - 1
+    return 0
+
+
+def _jsonl_chunks(blocks: Iterator[str], source: str, chunk_bytes: int) -> Iterator[Chunk]:
+    line = record = 1
+    buf = ""
+    for text in blocks:
+        buf += text
+        while len(buf) >= chunk_bytes:
+            nl = buf.find("\n", chunk_bytes)
+            cut = _cut(buf, nl + 1 if nl >= 0 else len(buf)) or _cut(buf, len(buf))
+            if cut == 0:
+                break  # no safe place yet: read on
+            body, buf = buf[:cut], buf[cut:]
+            lines = body.count("\n")
+            nonblank = lines - len(_BLANK.findall(body))
+            yield Chunk(source, body, line, record, False, lines, nonblank)
+            line += lines
+            record += nonblank
+    tail_blank = not buf[buf.rfind("\n") + 1:].strip()
+    lines = buf.count("\n") + (0 if tail_blank else 1)
+    nonblank = lines - len(_BLANK.findall(buf))
+    yield Chunk(source, buf, line, record, True, lines, nonblank)
+
+
+# ---------------------------------------------------------------------------
+# JSON arrays
+# ---------------------------------------------------------------------------
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _array_chunks(blocks: Iterator[str], source: str, per_chunk: int) -> Iterator[Chunk]:
+    """Elements of a JSON array one by one, each with the line it starts on.
+
+    The buffer holds the unread rest of the text and the next block: an
+    element cut by the end of the buffer is decoded again once more text is
+    in, and one that fails the same way with more text is broken. The
+    elements before a break are checked; the break is reported as an error
+    record, and the rest of the input cannot be read.
+    """
+    decoder = json.JSONDecoder()
+    buf = ""
+    pos = 0
+    base = 0  # the offset in the input of buf[0]
+    counted_to = 0  # lines are counted up to here in buf
+    line = 1  # the line at counted_to
+    line_start = 0  # the offset in the input where that line starts
+    eof = False
+    batch: list[tuple[int, int, Any, Problem | None]] = []
+    index = 0
+
+    def line_at(at: int) -> int:
+        nonlocal line, counted_to, line_start
+        breaks = buf.count("\n", counted_to, at)
+        if breaks:
+            line += breaks
+            line_start = base + buf.rfind("\n", counted_to, at) + 1
+        counted_to = at
+        return line
+
+    def more() -> bool:
+        nonlocal buf, pos, base, counted_to, eof
+        if eof:
+            return False
+        text = next(blocks, None)
+        if text is None:
+            eof = True
+            return False
+        line_at(pos)
+        base += pos
+        buf = buf[pos:] + text
+        pos = counted_to = 0
+        return True
+
+    def skip() -> None:
+        nonlocal pos
+        while True:
+            pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
+            if pos < len(buf) or not more():
+                return
+
+    def broken(at: int, msg: str) -> tuple[int, int, Any, Problem]:
+        ln = line_at(at)
+        col = base + at - line_start + 1
+        return (index + 1, ln, None, Problem("R301", "", f"not valid JSON: {msg} at line {ln}, column {col}"))
+
+    skip()
+    pos += 1  # the "[" that decided the format
+    first = True
+    while True:
+        skip()
+        if pos >= len(buf):
+            batch.append(broken(pos, "the input ended inside the array"))
+            break
+        ch = buf[pos]
+        if ch == "]":
+            pos += 1
+            skip()
+            if pos < len(buf):
+                batch.append(broken(pos, "Extra data"))
+            break
+        if not first:
+            if ch != ",":
+                batch.append(broken(pos, "Expecting ',' delimiter"))
+                break
+            pos += 1
+            skip()
+        first = False
+        last_error: tuple[int, str] | None = None
+        while True:
+            try:
+                value, end = decoder.raw_decode(buf, pos)
+            except json.JSONDecodeError as exc:
+                error = (exc.pos - pos, exc.msg)
+                if (error != last_error or exc.msg.startswith("Unterminated string")) and more():
+                    last_error = error
+                    continue
+                batch.append(broken(exc.pos, exc.msg))
+                end = -1
+                break
+            if end >= len(buf) and more():
+                continue  # a number or a literal may go on in the next block
+            break
+        if end < 0:
+            break
+        index += 1
+        batch.append((index, line_at(pos), value, None))
+        pos = end
+        if len(batch) >= per_chunk:
+            yield Chunk(source, batch, final=False)
+            batch = []
+    yield Chunk(source, batch, final=True)
+
+
+# ---------------------------------------------------------------------------
+# CSV and Parquet: columns to fields
+# ---------------------------------------------------------------------------
+
+_LEAVES = {path for path in FIELDS if not path.startswith("media.")}
+_BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+@dataclass
+class ColumnMap:
+    """Which column holds which field of a post.
+
+    By default a column whose header is a field's path (``account.kind``) or
+    that path with ``_`` for ``.`` (``account_kind``) holds that field;
+    ``explicit`` maps fields to other headers (``--csv-map text=body``).
+    Lists (``labels``, ``links``) are one cell, values joined by ``separator``.
+    """
+
+    explicit: dict[str, str] = field(default_factory=dict)
+    separator: str = "|"
+
+    @classmethod
+    def parse(cls, spec: str | None, separator: str = "|") -> ColumnMap:
+        """From ``field=column,field=column``; raises ValueError with a message for a bad one."""
+        explicit: dict[str, str] = {}
+        for part in (spec or "").split(","):
+            if not part.strip():
+                continue
+            key, eq, column = part.partition("=")
+            key, column = key.strip(), column.strip()
+            if not eq or not key or not column:
+                raise ValueError(f"`{part.strip()}` is not FIELD=COLUMN")
+            if key not in _LEAVES:
+                raise ValueError(f"`{key}` is not a field of a post that a column can hold "
+                                 f"(one of: {', '.join(sorted(_LEAVES))})")
+            explicit[key] = column
+        return cls(explicit, separator)
+
+    def plan(self, header: list[str]) -> tuple[list[tuple[int, str]], list[str]]:
+        """``(column index, field path)`` for every column read, and the headers not read."""
+        by_header: dict[str, str] = {}
+        for path in sorted(_LEAVES):
+            by_header.setdefault(path, path)
+            by_header.setdefault(path.replace(".", "_"), path)
+        explicit_columns = {column: path for path, column in self.explicit.items()}
+        used: list[tuple[int, str]] = []
+        ignored: list[str] = []
+        taken: set[str] = set()
+        for i, name in enumerate(header):
+            path = explicit_columns.get(name)
+            if path is None:
+                path = by_header.get(name.strip())
+                if path in self.explicit:  # mapped to another column explicitly
+                    path = None
+            if path is None or path in taken:
+                ignored.append(name)
+                continue
+            taken.add(path)
+            used.append((i, path))
+        return used, ignored
+
+    def post(self, cells: dict[str, Any]) -> dict[str, Any]:
+        """A post from ``{field path: value}``: empty cells are absent, lists split, flags read."""
+        post: dict[str, Any] = {}
+        for path, value in cells.items():
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                if path in LIST_FIELDS:
+                    value = [v.strip() for v in value.split(self.separator) if v.strip()]
+                elif FIELDS[path].kind == "bool":
+                    value = _BOOLS.get(value.strip().casefold(), value)
+            head, _, rest = path.partition(".")
+            if rest:
+                post.setdefault(head, {})[rest] = value
+            else:
+                post[head] = value
+        return post
+
+
+def _csv_chunks(blocks: Iterator[str], source: str, columns: ColumnMap, per_chunk: int,
+                tsv: bool, note: Callable[[str], None]) -> Iterator[Chunk]:
+    reader = csv.reader(_LineReader(blocks), dialect="excel-tab" if tsv else "excel")
+    try:
+        header = next(reader)
+    except StopIteration:
+        yield Chunk(source, [], final=True)
+        return
+    except csv.Error as exc:
+        raise InputError("I501", f"`{source}` is not a CSV file: {exc}") from None
+    plan, ignored = columns.plan(header)
+    if ignored:
+        note(f"{source}: columns not read: {', '.join(ignored)}")
+    width = len(header)
+    batch: list[tuple[int, int, Any, Problem | None]] = []
+    index = 0
+    last = reader.line_num
+    while True:
+        start = last + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            index += 1
+            batch.append((index, start, None, Problem("R301", "", f"not a valid CSV row: {exc}")))
+            last = reader.line_num
+            continue
+        last = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip() and width > 1):
+            continue  # a blank line
+        index += 1
+        if len(row) > width:
+            batch.append((index, start, None, Problem(
+                "R303", "", f"the row has {len(row)} cells but the header names {width} columns")))
+        else:
+            batch.append((index, start, columns.post({path: row[i] for i, path in plan if i < len(row)}), None))
+        if len(batch) >= per_chunk:
+            yield Chunk(source, batch, final=False)
+            batch = []
+    yield Chunk(source, batch, final=True)
+
+
+class _LineReader:
+    """Lines of text blocks, each with its ``\\n``, for the csv module."""
+
+    def __init__(self, blocks: Iterator[str]):
+        self._blocks = blocks
+        self._lines: list[str] = []
+        self._pos = 0
+        self._tail = ""
+
+    def __iter__(self) -> _LineReader:
+        return self
+
+    def __next__(self) -> str:
+        while self._pos >= len(self._lines):
+            text = next(self._blocks, None)
+            if text is None:
+                if self._tail:
+                    tail, self._tail = self._tail, ""
+                    return tail
+                raise StopIteration
+            parts = (self._tail + text).split("\n")
+            self._tail = parts.pop()
+            self._lines = [p + "\n" for p in parts]
+            self._pos = 0
+        line = self._lines[self._pos]
+        self._pos += 1
+        return line
+
+
+def _parquet_chunks(name: str, columns: ColumnMap, per_chunk: int, note: Callable[[str], None]) -> Iterator[Chunk]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        raise InputError("I501", "reading Parquet needs pyarrow: pip install pyarrow") from None
+    try:
+        pf = pq.ParquetFile(name)
+    except FileNotFoundError:
+        raise InputError("I501", f"cannot read `{name}`: No such file or directory") from None
+    except OSError as exc:
+        raise InputError("I501", f"cannot read `{name}`: {exc}") from None
+    except Exception as exc:  # pyarrow raises its own errors for files that are not Parquet
+        raise InputError("I501", f"`{name}` is not a Parquet file: {exc}") from None
+    header = pf.schema_arrow.names
+    plan, ignored = columns.plan(header)
+    mapped = {header[i] for i, _p in plan}
+    nested = [n for n in header if n in GROUPS and n not in mapped]
+    ignored = [n for n in ignored if n not in nested]
+    if ignored:
+        note(f"{name}: columns not read: {', '.join(ignored)}")
+    index = 0
+    for batch in pf.iter_batches(batch_size=per_chunk):
+        rows = batch.to_pylist()
+        out: list[tuple[int, int, Any, Problem | None]] = []
+        for row in rows:
+            index += 1
+            post = columns.post({path: _plain(row[header[i]]) for i, path in plan})
+            for group in nested:
+                value = _plain(row[group])
+                if value is not None:
+                    post[group] = _drop_nulls(value)
+            out.append((index, index, post, None))
+        yield Chunk(name, out, final=False)
+    yield Chunk(name, [], final=True)
+
+
+def _plain(value: Any) -> Any:
+    """A Parquet value as JSON would give it: instants as ISO 8601 text."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()  # without a time zone it has no offset: reported as R306
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value

@@ -286,3 +286,55 @@ def _char_hint(char: str) -> str | None:
     if char == "=":
         return "write `is` to compare a field with a value, `means` to define a signal"
     return None
+
+
+# ---------------------------------------------------------------------------
+# A parse tree in govpost's own types, for tools that must not depend on Lark
+# (the formatter, the language server).
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CstToken:
+    """A named token of the parse tree: its terminal (``IDENT``, ``STRING``…), text and offsets."""
+
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class CstNode:
+    """A rule of the parse tree (``clause``, ``clause_when``…) and the offsets of all it matched.
+
+    Keywords and punctuation are not children (the grammar drops them), but
+    ``start``/``end`` cover them: ``end`` of a ``clause_when`` includes a
+    closing parenthesis.
+    """
+
+    kind: str
+    children: tuple[CstNode | CstToken, ...]
+    start: int
+    end: int
+
+
+def concrete_tree(result: ParseResult) -> CstNode:
+    """The parse tree of :func:`parse_source` as :class:`CstNode` and :class:`CstToken`."""
+
+    def convert(item: Tree[Token] | Token) -> CstNode | CstToken:
+        if isinstance(item, Token):
+            start = item.start_pos or 0
+            return CstToken(item.type, str(item), start, item.end_pos if item.end_pos is not None else start)
+        children = tuple(convert(c) for c in item.children)
+        meta = item.meta
+        if getattr(meta, "empty", True):
+            start = children[0].start if children else 0
+            end = children[-1].end if children else 0
+        else:
+            start, end = meta.start_pos, meta.end_pos
+        return CstNode(str(item.data), children, start, end)
+
+    node = convert(result.tree)
+    assert isinstance(node, CstNode)
+    return node

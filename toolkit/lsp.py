@@ -1,0 +1,1248 @@
+"""The govpost language server (``govpost lsp``): the language in an editor.
+
+It speaks the Language Server Protocol over stdio (pygls) and offers, for
+``.policy`` files:
+
+- diagnostics as the drafter types: syntax errors (every one the parser's
+  recovery finds), semantic errors of the whole policy with its includes, and
+  lint findings;
+- hover on a defined term, lexicon, pattern, signal, period, topic, label,
+  authority, instrument, cited provision, clause, section or post field;
+- go to definition, also into included files;
+- completion of names where the grammar expects them, and of post fields;
+- document formatting through :mod:`toolkit.formatter`;
+- document symbols: sections and clauses with their display numbers.
+
+The open document is analysed from the editor's buffer, not from disk; its
+includes are read from other open buffers first and from disk otherwise
+(:class:`OverlayReader`). A file that holds only shared declarations (no
+``policy`` header) is checked as if a policy included it.
+
+Positions: govpost counts columns in code points (Python string offsets);
+LSP counts in UTF-16 code units unless the client negotiated another
+encoding. :class:`Positions` converts between them. Devanagari is in the
+Basic Multilingual Plane (one UTF-16 unit, three UTF-8 bytes per code
+point); an emoji in an example post is two UTF-16 units.
+
+Everything that parses runs on one worker thread: the parser is shared and
+collects comments through a module-level sink, so two parses must never
+overlap. Requests read the latest analysis, waiting for a pending one first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import functools
+import json
+import logging
+import posixpath
+import re
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from . import __version__
+from . import model as m
+from .check import Symbols, check_policy
+from .diagnostics import Diagnostic, has_errors, sort_diagnostics
+from .load import FileReader, Reader, load_text
+from .lower import unquote
+from .postschema import FIELDS, GROUPS
+from .source import Source, Span
+
+logger = logging.getLogger("govpost.lsp")
+
+#: Seconds to wait after a change before re-analysing, so that a burst of
+#: keystrokes is analysed once. Requests never see a stale analysis: they wait.
+DEBOUNCE_SECONDS = 0.25
+
+# ---------------------------------------------------------------------------
+# Positions: code-point offsets ↔ LSP line/character in the negotiated units
+# ---------------------------------------------------------------------------
+
+
+def _units(encoding: str) -> Callable[[str], int]:
+    if encoding == lsp.PositionEncodingKind.Utf8:
+        return lambda s: len(s.encode("utf-8", "surrogatepass"))
+    if encoding == lsp.PositionEncodingKind.Utf32:
+        return len
+    return lambda s: len(s.encode("utf-16-le", "surrogatepass")) // 2
+
+
+class Positions:
+    """Converts offsets in one text to LSP positions and back."""
+
+    def __init__(self, text: str, encoding: str = lsp.PositionEncodingKind.Utf16):
+        self.text = text
+        self.units = _units(encoding)
+        self.starts = [0]
+        self.starts.extend(i + 1 for i, ch in enumerate(text) if ch == "\n")
+
+    def position(self, offset: int) -> lsp.Position:
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self.starts, offset) - 1
+        return lsp.Position(line=line, character=self.units(self.text[self.starts[line] : offset]))
+
+    def range(self, start: int, end: int) -> lsp.Range:
+        return lsp.Range(start=self.position(start), end=self.position(max(start, end)))
+
+    def offset(self, position: lsp.Position) -> int:
+        if position.line >= len(self.starts):
+            return len(self.text)
+        start = self.starts[max(0, position.line)]
+        end = self.text.find("\n", start)
+        line = self.text[start:] if end < 0 else self.text[start:end]
+        if line.endswith("\r"):
+            line = line[:-1]
+        count = 0
+        for i, ch in enumerate(line):
+            if count >= position.character:
+                return start + i
+            count += self.units(ch)
+        return start + len(line)
+
+
+# ---------------------------------------------------------------------------
+# Reading files: open buffers first, then the disk
+# ---------------------------------------------------------------------------
+
+
+def _norm(path: str) -> str:
+    return posixpath.normpath(path)
+
+
+class OverlayReader(Reader):
+    """Reads a file from the editor's open buffer if there is one, else from disk."""
+
+    def __init__(self, buffers: dict[str, str]):
+        self.buffers = {_norm(k): v for k, v in buffers.items()}
+        self.disk = FileReader()
+
+    def read(self, path: str) -> str:
+        text = self.buffers.get(_norm(path))
+        if text is not None:
+            return text
+        return self.disk.read(path)
+
+
+def document_name(uri: str) -> str:
+    """The name a document's spans carry: its file path (with `/`), or the URI itself."""
+    if uri.startswith("file:"):
+        path = to_fs_path(uri)
+        if path:
+            return _norm(Path(path).as_posix())
+    return uri
+
+
+def name_uri(name: str) -> str:
+    """The URI of a span's source name (the inverse of :func:`document_name`)."""
+    if name.startswith("/") or re.match(r"^[A-Za-z]:/", name):
+        return Path(name).as_uri()
+    return name
+
+
+# ---------------------------------------------------------------------------
+# Analysis of one document
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Analysis:
+    """What govpost knows about one version of one document."""
+
+    uri: str
+    name: str
+    version: int | None
+    text: str
+    diagnostics: list[Diagnostic]
+    policy: m.Policy | None = None
+    symbols: Symbols | None = None
+    sources: dict[str, Source] = field(default_factory=dict)
+    numbers: dict[str, str] = field(default_factory=dict)
+    section_numbers: dict[str, str] = field(default_factory=dict)
+    #: Lint findings (code, severity, message, span, help): added once the linter has run.
+    findings: list[Any] = field(default_factory=list)
+
+
+_WRAPPER = "__govpost_shared__.policy"
+
+
+def analyse(uri: str, text: str, version: int | None, buffers: dict[str, str]) -> Analysis:
+    """Parse, load (with includes) and check a document (linting is a second step: :func:`lint_findings`)."""
+    name = document_name(uri)
+    reader = OverlayReader({**buffers, name: text})
+    loaded = load_text(text, name, reader)
+    diags = list(loaded.diagnostics)
+    policy = loaded.policy
+    sources = list(loaded.sources)
+    if policy is None and any(d.code == "S224" for d in diags):
+        # Shared declarations (topics, labels, lexicons) have no header: check
+        # them as a policy that includes this file would see them.
+        wrapper = posixpath.join(posixpath.dirname(name), _WRAPPER)
+        base = posixpath.basename(name).replace("\\", "\\\\").replace('"', '\\"')
+        stand_in = f'policy shared {{ title "shared declarations" }}\ninclude "{base}"\n'
+        loaded = load_text(stand_in, wrapper, reader)
+        diags = [d for d in loaded.diagnostics if d.span is None or d.span.source.name != wrapper]
+        policy = loaded.policy
+        sources = [s for s in loaded.sources if s.name != wrapper]
+    if policy is not None:
+        diags.extend(d for d in check_policy(policy) if d.span is None or not d.span.source.name.endswith(_WRAPPER))
+    analysis = Analysis(uri, name, version, text, sort_diagnostics(diags), policy,
+                        sources={s.name: s for s in sources})
+    if policy is not None:
+        analysis.symbols = Symbols.of(policy)
+        analysis.numbers = {c.id: n for c, n in policy.numbered_clauses()}
+        analysis.section_numbers = {s.id: n for s, n in policy.numbered_sections()}
+    return analysis
+
+
+def linter() -> Callable[..., Any] | None:
+    """The linter's in-memory entry point, if this installation has the linter."""
+    try:
+        from . import lint
+    except ImportError:
+        return None
+    return getattr(lint, "lint_source", None)
+
+
+def lint_findings(analysis: Analysis) -> list[Any]:
+    """The lint findings of an analysed document, read from the same texts the analysis read.
+
+    The configuration is the ``[tool.govpost.lint]`` table of the nearest
+    ``pyproject.toml`` above the file, as for ``govpost lint``. A policy with
+    errors is not linted (its errors are already shown).
+    """
+    run = linter()
+    if run is None or analysis.policy is None or has_errors(analysis.diagnostics):
+        return []
+    from . import lint
+
+    config = None
+    if analysis.name.startswith("/") or re.match(r"^[A-Za-z]:/", analysis.name):
+        try:
+            config = lint.load_config(start=Path(analysis.name).parent)
+        except lint.ConfigError as exc:
+            logger.warning("lint configuration ignored: %s", exc)
+    reader = OverlayReader({name: src.text for name, src in analysis.sources.items()})
+    return list(run(analysis.text, analysis.name, reader, config).findings)
+
+
+# ---------------------------------------------------------------------------
+# Tokens around the cursor
+# ---------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>"(?:[^"\\]|\\.)*(?:"|\Z))
+  | (?P<regex>/(?:[^/\\\n]|\\.)+/[a-z]*)
+  | (?P<datetime>\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)
+  | (?P<word>[A-Za-z0-9_]+(?:[.\-][A-Za-z0-9_]+)*(?:\([0-9A-Za-z]+\))*)
+  | (?P<punct>[{}\[\](),:@])
+  | (?P<ws>\s+)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    start: int
+    end: int
+    text: str
+
+    @property
+    def closed(self) -> bool:
+        return self.kind != "string" or (len(self.text) > 1 and self.text.endswith('"'))
+
+
+def tokenize(text: str) -> list[Token]:
+    """The significant tokens of a text (no white space, no comments)."""
+    out = []
+    for mt in _TOKEN.finditer(text):
+        kind = mt.lastgroup or "other"
+        if kind in ("ws", "comment"):
+            continue
+        out.append(Token(kind, mt.start(), mt.end(), mt.group()))
+    return out
+
+
+_TERM_REF = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")
+_WS = re.compile(r"\s+")
+
+#: The kind of name a word stands for, by the keyword before it.
+_AFTER_KEYWORD = {
+    "mentions": "lexicon",
+    "matches": "pattern",
+    "labelled": "label",
+    "during": "period",
+    "by": "clause",
+    "topic": "topic",
+    "label": "label",
+    "authority": "authority",
+    "instrument": "instrument",
+    "lexicon": "lexicon",
+    "pattern": "pattern",
+    "signal": "signal",
+    "period": "period",
+    "clause": "clause",
+    "section": "section",
+}
+
+#: Kinds looked up for a bare word, in this order.
+_LOOKUP_ORDER = ("signal", "lexicon", "pattern", "period", "label", "topic", "authority", "instrument",
+                 "clause", "section")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A name under the cursor: what kind of thing it names, and where it stands."""
+
+    kind: str  # term lexicon pattern signal period topic label authority instrument provision clause section field include
+    name: str
+    start: int
+    end: int
+    instrument: str | None = None
+
+
+def _cites_role(toks: list[Token], i: int) -> tuple[str, str | None] | None:
+    """Whether word ``i`` is an instrument or a provision in a `cites` list."""
+    if i >= 1 and toks[i - 1].text in ("cites", ","):
+        role, instrument, k = "instrument", None, i
+    elif i >= 2 and toks[i - 1].kind == "word" and toks[i - 2].text in ("cites", ","):
+        role, instrument, k = "provision", toks[i - 1].text, i - 1
+    else:
+        return None
+    # Walk back over `INSTR PROV ,` groups to the `cites` keyword.
+    while k >= 1 and toks[k - 1].text == ",":
+        if k >= 3 and toks[k - 2].kind == "word" and toks[k - 3].kind == "word":
+            k -= 3
+        else:
+            return None
+    return (role, instrument) if k >= 1 and toks[k - 1].text == "cites" else None
+
+
+def _enclosing_instrument(toks: list[Token], i: int) -> str | None:
+    for j in range(i - 1, 0, -1):
+        if toks[j - 1].text == "instrument" and toks[j].kind == "word":
+            return toks[j].text
+    return None
+
+
+def _token_at(toks: list[Token], offset: int) -> int | None:
+    starts = [t.start for t in toks]
+    i = bisect.bisect_right(starts, offset) - 1
+    if i >= 0 and toks[i].start <= offset < toks[i].end:
+        return i
+    # The cursor just after a word still points at it.
+    if i >= 0 and toks[i].end == offset and toks[i].kind == "word":
+        return i
+    return None
+
+
+def _fold(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def target_at(text: str, offset: int, symbols: Symbols | None) -> Target | None:
+    """The name at ``offset``, classified by the words around it."""
+    toks = tokenize(text)
+    i = _token_at(toks, offset)
+    if i is None:
+        return None
+    tok = toks[i]
+    prev = toks[i - 1].text if i >= 1 else ""
+    if tok.kind == "string":
+        if prev == "define":
+            return Target("term", unquote(tok.text), tok.start, tok.end)
+        if prev == "include":
+            return Target("include", unquote(tok.text), tok.start, tok.end)
+        for mt in _TERM_REF.finditer(tok.text):
+            if tok.start + mt.start() <= offset < tok.start + mt.end():
+                term = _fold(mt.group(2) if mt.group(2) is not None else mt.group(1))
+                return Target("term", term, tok.start + mt.start(), tok.start + mt.end())
+        return None
+    if tok.kind != "word":
+        return None
+    word = tok.text
+    kind = _AFTER_KEYWORD.get(prev)
+    if prev == "of" and i >= 2 and toks[i - 2].text == "sanction":
+        kind = "authority"
+    if prev == "provision":
+        return Target("provision", word, tok.start, tok.end, _enclosing_instrument(toks, i))
+    role = _cites_role(toks, i)
+    if role is not None:
+        return Target(role[0], word, tok.start, tok.end, role[1])
+    if kind is not None:
+        return Target(kind, word, tok.start, tok.end)
+    nxt = toks[i + 1] if i + 1 < len(toks) else None
+    if (word in FIELDS or word in GROUPS) and not (nxt is not None and nxt.kind == "string"):
+        if not (symbols is not None and word in symbols.signals):
+            return Target("field", word, tok.start, tok.end)
+    if symbols is not None:
+        for kind in _LOOKUP_ORDER:
+            if word in _table(symbols, kind):
+                return Target(kind, word, tok.start, tok.end)
+    return None
+
+
+def _table(symbols: Symbols, kind: str) -> dict[str, Any]:
+    return {
+        "signal": symbols.signals, "lexicon": symbols.lexicons, "pattern": symbols.patterns,
+        "period": symbols.periods, "label": symbols.labels, "topic": symbols.topics,
+        "authority": symbols.authorities, "instrument": symbols.instruments, "clause": symbols.clauses,
+        "section": symbols.sections, "term": symbols.terms,
+    }[kind]
+
+
+# ---------------------------------------------------------------------------
+# Declarations: what a target names, and where
+# ---------------------------------------------------------------------------
+
+_DECL_KEYWORD = {
+    "topic": "topic", "label": "label", "authority": "authority", "instrument": "instrument",
+    "lexicon": "lexicon", "pattern": "pattern", "signal": "signal", "period": "period",
+    "clause": "clause", "section": "section", "provision": "provision",
+}
+
+
+def declaration(symbols: Symbols, target: Target) -> Any | None:
+    """The model object a target names, if it is declared."""
+    if target.kind == "term":
+        return symbols.terms.get(_fold(target.name).casefold())
+    if target.kind == "provision":
+        inst = symbols.instruments.get(target.instrument or "")
+        return inst.provision(target.name) if inst is not None else None
+    if target.kind in ("field", "include"):
+        return None
+    return _table(symbols, target.kind).get(target.name)
+
+
+def name_span(decl: Any, kind: str) -> Span:
+    """The span of the declared name inside a declaration (the whole declaration if not found)."""
+    span: Span = decl.span
+    text = span.source.text
+    if kind == "term":
+        mt = re.compile(r'define\s+("(?:[^"\\]|\\.)*")').match(text, span.start)
+        if mt:
+            return Span(span.source, mt.start(1), mt.end(1))
+        return span
+    keyword = _DECL_KEYWORD.get(kind)
+    name = decl.ref if kind == "provision" else decl.id
+    if keyword is not None:
+        mt = re.compile(rf"{keyword}\s+({re.escape(name)})(?![\w(.-])").match(text, span.start)
+        if mt:
+            return Span(span.source, mt.start(1), mt.end(1))
+    return span
+
+
+# ---------------------------------------------------------------------------
+# Hover texts (markdown)
+# ---------------------------------------------------------------------------
+
+
+def _md_text(text: m.Text | None) -> str:
+    if text is None:
+        return ""
+    out = text.value
+    for lang, value in text.translations:
+        out += f"\n\n*{lang}*: {value}"
+    return out
+
+
+def _where(span: Span, here: str) -> str:
+    line, _col = span.source.line_col(span.start)
+    if span.source.name == here:
+        return f"line {line}"
+    return f"`{posixpath.basename(span.source.name)}`, line {line}"
+
+
+def _code(text: str) -> str:
+    return f"```govpost\n{text.strip()}\n```"
+
+
+def _outcome_words(clause: m.Clause) -> str:
+    if clause.outcome is None:
+        return "no outcome"
+    if clause.outcome is m.Outcome.REQUIRES_SANCTION:
+        return f"requires sanction of `{clause.authority}`"
+    return m.OUTCOME_WORDS[clause.outcome]
+
+
+def hover_markdown(analysis: Analysis, target: Target) -> str | None:
+    """The hover text for a target, or None if it names nothing known."""
+    if target.kind == "field":
+        return _field_markdown(target.name)
+    symbols = analysis.symbols
+    if symbols is None:
+        return None
+    decl = declaration(symbols, target)
+    if decl is None:
+        return None
+    where = _where(decl.span, analysis.name)
+    if target.kind == "term":
+        return f"**term** \"{decl.term}\" — defined at {where}\n\n{_md_text(decl.definition)}"
+    if target.kind == "lexicon":
+        entries = [e.text for e in decl.entries]
+        shown = ", ".join(f"`{e}`" for e in entries[:12])
+        more = f", … ({len(entries)} entries)" if len(entries) > 12 else ""
+        head = f"**lexicon** `{decl.id}` — {where}"
+        desc = f"\n\n{decl.description}" if decl.description else ""
+        return f"{head}{desc}\n\n{shown}{more}"
+    if target.kind == "pattern":
+        desc = f"\n\n{decl.description}" if decl.description else ""
+        flags = f" (flags `{decl.flags}`)" if decl.flags else ""
+        return f"**pattern** `{decl.id}` — {where}{desc}\n\n```regex\n{decl.regex}\n```{flags}"
+    if target.kind == "signal":
+        desc = f"\n\n{decl.description}" if decl.description else ""
+        return f"**signal** `{decl.id}` — {where}{desc}\n\n{_code(decl.span.text)}"
+    if target.kind == "period":
+        desc = f"\n\n{decl.description}" if decl.description else ""
+        tz = analysis.policy.meta.timezone if analysis.policy is not None else "UTC"
+        return (f"**period** `{decl.id}` — {where}{desc}\n\n"
+                f"from {decl.start} to {decl.end}, both days included ({tz})")
+    if target.kind == "topic":
+        return f"**topic** `{decl.id}` — {where}\n\n{_md_text(decl.title)}"
+    if target.kind == "label":
+        return f"**label** `{decl.id}` — {where}\n\n{_md_text(decl.description)}"
+    if target.kind == "authority":
+        return f"**authority** `{decl.id}` — {where}\n\n{_md_text(decl.title)}"
+    if target.kind == "instrument":
+        short = f" ({decl.short.value})" if decl.short is not None else ""
+        unit = decl.unit or "provision"
+        text = f"**instrument** `{decl.id}` — {where}\n\n{_md_text(decl.title)}{short}\n\n"
+        text += f"{len(decl.provisions)} {unit}{'s' if len(decl.provisions) != 1 else ''} declared"
+        return text
+    if target.kind == "provision":
+        inst = symbols.instruments[target.instrument or ""]
+        unit = inst.unit or "provision"
+        title = inst.short.value if inst.short is not None else inst.title.value
+        return f"**{unit} {decl.ref}** of *{title}* — {where}\n\n{_md_text(decl.title)}"
+    if target.kind == "clause":
+        number = analysis.numbers.get(decl.id, "")
+        parts = [f"**clause {number}** `{decl.id}` — {where}", f"**{decl.title.value}**"]
+        facts = [f"outcome: {_outcome_words(decl)}"]
+        if decl.topic:
+            facts.append(f"topic: `{decl.topic}`")
+        parts.append(" · ".join(facts))
+        if decl.text is not None:
+            parts.append(decl.text.value)
+        return "\n\n".join(parts)
+    if target.kind == "section":
+        number = analysis.section_numbers.get(decl.id, "")
+        return f"**section {number}** `{decl.id}` — {where}\n\n{_md_text(decl.title)}"
+    return None
+
+
+def _field_markdown(path: str) -> str:
+    if path in GROUPS:
+        description, is_list = GROUPS[path]
+        inner = sorted(p for p in FIELDS if p.startswith(path + "."))
+        kind = "a list of objects" if is_list else "a group of fields"
+        return f"**post field** `{path}` — {kind}\n\n{description}\n\nfields: " + ", ".join(f"`{p}`" for p in inner)
+    ft = FIELDS[path]
+    kinds = {"text": "text", "string": "string", "enum": "enumeration", "bool": "yes/no", "datetime": "date and time"}
+    out = f"**post field** `{path}` — {kinds.get(ft.kind, ft.kind)}{' (many)' if ft.many else ''}\n\n{ft.description}"
+    if ft.values:
+        out += "\n\nvalues: " + ", ".join(f"`{v}`" for v in ft.values)
+    if ft.default is not None:
+        default = ("true" if ft.default else "false") if isinstance(ft.default, bool) else ft.default
+        out += f"\n\ndefault: `{default}`" if default != "" else "\n\ndefault: empty"
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Completion
+# ---------------------------------------------------------------------------
+
+_KIND_ITEM = {
+    "term": lsp.CompletionItemKind.Text,
+    "lexicon": lsp.CompletionItemKind.Enum,
+    "pattern": lsp.CompletionItemKind.Constant,
+    "signal": lsp.CompletionItemKind.Function,
+    "period": lsp.CompletionItemKind.Event,
+    "topic": lsp.CompletionItemKind.Module,
+    "label": lsp.CompletionItemKind.Property,
+    "authority": lsp.CompletionItemKind.Class,
+    "instrument": lsp.CompletionItemKind.Reference,
+    "provision": lsp.CompletionItemKind.EnumMember,
+    "clause": lsp.CompletionItemKind.Reference,
+    "field": lsp.CompletionItemKind.Field,
+    "value": lsp.CompletionItemKind.Value,
+    "keyword": lsp.CompletionItemKind.Keyword,
+}
+
+_CONDITION_STARTS = {"when", "unless", "and", "or", "not", "(", "means"}
+_CONDITION_KEYWORDS = ("labelled", "posted", "not", "mentions", "matches")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    label: str
+    kind: str
+    detail: str = ""
+    insert: str | None = None
+
+
+def _describe(kind: str, decl: Any) -> str:
+    if kind == "term":
+        return decl.definition.value
+    for attr in ("title", "description"):
+        value = getattr(decl, attr, None)
+        if isinstance(value, m.Text):
+            return value.value
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def _names(symbols: Symbols | None, kind: str) -> list[Suggestion]:
+    if symbols is None:
+        return []
+    if kind == "term":
+        return [Suggestion(t.term, "term", _describe("term", t)) for t in symbols.terms.values()]
+    return [Suggestion(name, kind, _describe(kind, decl)) for name, decl in _table(symbols, kind).items()]
+
+
+def _fields(prefix: str, only_bool: bool = False) -> list[Suggestion]:
+    out = []
+    group = prefix.rsplit(".", 1)[0] + "." if "." in prefix else ""
+    for path, ft in FIELDS.items():
+        if (only_bool and ft.kind != "bool") or not path.startswith(group):
+            continue
+        out.append(Suggestion(path, "field", ft.description))
+    if "." not in prefix:
+        out.extend(Suggestion(g, "field", desc) for g, (desc, _l) in GROUPS.items() if not only_bool)
+    return out
+
+
+def _values(path: str) -> list[Suggestion]:
+    ft = FIELDS.get(path)
+    if ft is None:
+        return []
+    if ft.kind == "enum":
+        return [Suggestion(v, "value", f"a value of `{path}`") for v in ft.values]
+    if ft.kind == "bool":
+        return [Suggestion("true", "value"), Suggestion("false", "value")]
+    return []
+
+
+def _open_brace(toks: list[Token]) -> int | None:
+    depth = 0
+    for j in range(len(toks) - 1, -1, -1):
+        if toks[j].text in ("}", "]"):
+            depth += 1
+        elif toks[j].text in ("{", "["):
+            if depth == 0:
+                return j
+            depth -= 1
+    return None
+
+
+def _in_post_literal(toks: list[Token]) -> bool:
+    """Whether the innermost open `{` belongs to an example's post."""
+    j = _open_brace(toks)
+    while j is not None:
+        tok = toks[j]
+        if tok.text == "{" and j >= 2 and toks[j - 1].kind == "string" and toks[j - 2].text == "example":
+            return True
+        if tok.text in ("{", "[") and j >= 1 and toks[j - 1].text in (":", "[", ","):
+            j = _open_brace(toks[:j])
+            continue
+        return False
+    return False
+
+
+def _brace_depth(toks: list[Token]) -> int:
+    return sum(1 if t.text == "{" else -1 if t.text == "}" else 0 for t in toks)
+
+
+def suggestions(text: str, offset: int, symbols: Symbols | None) -> tuple[int, list[Suggestion]]:
+    """What may be written at ``offset``: the start of the text to replace, and the candidates."""
+    before = text[:offset]
+    toks = tokenize(before)
+    if toks and toks[-1].kind == "string" and not toks[-1].closed and toks[-1].end == offset:
+        # Inside a text: `{` starts a reference to a defined term.
+        mt = re.search(r"\{(?:[^{}|]*\|)?([^{}|]*)$", toks[-1].text)
+        if mt is None:
+            return offset, []
+        start = toks[-1].start + mt.start(1)
+        close = "" if text[offset : offset + 1] == "}" else "}"
+        return start, [Suggestion(s.label, s.kind, s.detail, s.label + close) for s in _names(symbols, "term")]
+    mt = re.search(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*$", before)
+    prefix = mt.group(0) if mt else ""
+    start = offset - len(prefix)
+    if prefix:
+        toks = tokenize(text[:start])
+    prev = toks[-1].text if toks else ""
+    prev2 = toks[-2].text if len(toks) >= 2 else ""
+    kind = {"mentions": "lexicon", "matches": "pattern", "labelled": "label", "during": "period",
+            "by": "clause"}.get(prev)
+    if kind is not None:
+        return start, _names(symbols, kind)
+    if prev == "topic" and _brace_depth(toks) > 0:
+        return start, _names(symbols, "topic")
+    if prev == "of" and prev2 == "sanction":
+        return start, _names(symbols, "authority")
+    if prev == "posted":
+        return start, [Suggestion(w, "keyword") for w in ("during", "before", "after")]
+    if prev in ("cites", ","):
+        role = _cites_role([*toks, Token("word", start, offset, prefix or "x")], len(toks))
+        if role is not None:
+            return start, _names(symbols, "instrument")
+    if toks and toks[-1].kind == "word":
+        role = _cites_role([*toks, Token("word", start, offset, prefix or "x")], len(toks))
+        if role is not None and role[0] == "provision" and symbols is not None:
+            inst = symbols.instruments.get(role[1] or "")
+            if inst is not None:
+                unit = inst.unit or "provision"
+                return start, [Suggestion(p.ref, "provision", f"{unit} {p.ref}: {p.title.value}")
+                               for p in inst.provisions]
+            return start, []
+    if _in_post_literal(toks):
+        if prev in ("{", ","):
+            return start, [s for s in _fields(prefix) if s.label not in GROUPS]
+        if prev == ":" and len(toks) >= 2:
+            return start, _values(prev2)
+        return start, []
+    if prev == "is" and prev2 in FIELDS:
+        return start, _values(prev2)
+    if prev == "not" and prev2 == "is" and len(toks) >= 3:
+        return start, _values(toks[-3].text)
+    if prev in ("[", ",") and _open_brace(toks) is not None:
+        j = _open_brace(toks)
+        assert j is not None
+        if j >= 2 and toks[j - 1].text == "in":
+            path = toks[j - 2].text if toks[j - 2].text != "not" else (toks[j - 3].text if j >= 3 else "")
+            return start, _values(path)
+    if prev in _CONDITION_STARTS or (prev2 == "unless" and toks[-1].kind == "string"):
+        items = _names(symbols, "signal") + _fields(prefix)
+        items += [Suggestion(w, "keyword") for w in _CONDITION_KEYWORDS if w not in ("mentions", "matches")]
+        if "." in prefix:
+            items = [s for s in items if s.kind == "field"]
+        return start, items
+    if toks and toks[-1].kind == "word" and toks[-1].text in FIELDS:
+        words = ("is", "in", "not", "mentions", "matches") if FIELDS[toks[-1].text].kind != "bool" else ("and", "or")
+        return start, [Suggestion(w, "keyword") for w in words]
+    if "." in prefix:
+        return start, _fields(prefix)
+    return start, []
+
+
+# ---------------------------------------------------------------------------
+# Document symbols
+# ---------------------------------------------------------------------------
+
+_DECL_SYMBOL = (
+    ("topics", "topic", lsp.SymbolKind.EnumMember),
+    ("labels", "label", lsp.SymbolKind.Property),
+    ("authorities", "authority", lsp.SymbolKind.Class),
+    ("instruments", "instrument", lsp.SymbolKind.Class),
+    ("terms", "term", lsp.SymbolKind.Key),
+    ("lexicons", "lexicon", lsp.SymbolKind.Array),
+    ("patterns", "pattern", lsp.SymbolKind.String),
+    ("signals", "signal", lsp.SymbolKind.Function),
+    ("periods", "period", lsp.SymbolKind.Event),
+)
+
+
+def document_symbols(analysis: Analysis, positions: Positions) -> list[lsp.DocumentSymbol]:
+    policy = analysis.policy
+    if policy is None:
+        return []
+    here = analysis.name
+
+    def mine(span: Span) -> bool:
+        return span.source.name == here
+
+    def sym(name: str, detail: str, kind: lsp.SymbolKind, span: Span, sel: Span,
+            children: list[lsp.DocumentSymbol] | None = None) -> lsp.DocumentSymbol:
+        return lsp.DocumentSymbol(name=name, detail=detail or None, kind=kind,
+                                  range=positions.range(span.start, span.end),
+                                  selection_range=positions.range(sel.start, sel.end),
+                                  children=children or None)
+
+    def section(sec: m.Section) -> lsp.DocumentSymbol:
+        kids = []
+        for child in sec.children:
+            if isinstance(child, m.Section):
+                kids.append(section(child))
+            else:
+                number = analysis.numbers.get(child.id, "")
+                kids.append(sym(f"{number} {child.id}", child.title.value, lsp.SymbolKind.Method,
+                                child.span, name_span(child, "clause")))
+        number = analysis.section_numbers.get(sec.id, "")
+        return sym(f"{number} {sec.id}", sec.title.value, lsp.SymbolKind.Namespace, sec.span,
+                   name_span(sec, "section"), kids)
+
+    found: list[tuple[int, lsp.DocumentSymbol]] = []
+    if mine(policy.span) and policy.span.end > policy.span.start:
+        title = policy.meta.title.value if policy.meta.title is not None else ""
+        found.append((policy.span.start, sym(f"policy {policy.id}", title, lsp.SymbolKind.Module,
+                                             policy.span, policy.span)))
+    for attr, kind, sk in _DECL_SYMBOL:
+        for decl in getattr(policy, attr):
+            if not mine(decl.span):
+                continue
+            label = decl.term if kind == "term" else decl.id
+            kids = None
+            if kind == "instrument":
+                kids = [sym(p.ref, p.title.value, lsp.SymbolKind.EnumMember, p.span, name_span(p, "provision"))
+                        for p in decl.provisions]
+            found.append((decl.span.start, sym(f"{kind} {label}", _describe(kind, decl), sk, decl.span,
+                                               name_span(decl, kind), kids)))
+    for sec in policy.sections:
+        if mine(sec.span):
+            found.append((sec.span.start, section(sec)))
+    return [s for _start, s in sorted(found, key=lambda pair: pair[0])]
+
+
+# ---------------------------------------------------------------------------
+# Diagnostics
+# ---------------------------------------------------------------------------
+
+_INCLUDE = re.compile(r'^[ \t]*include[ \t]+("(?:[^"\\\n]|\\.)*")', re.MULTILINE)
+
+
+def _include_routes(analysis: Analysis) -> list[tuple[int, int, set[str]]]:
+    """Each `include` of the document: its offsets and every file it brings in, directly or not."""
+    def direct(name: str, text: str) -> list[tuple[int, int, str]]:
+        return [(mt.start(1), mt.end(1), _norm(posixpath.join(posixpath.dirname(name), unquote(mt.group(1)))))
+                for mt in _INCLUDE.finditer(text)]
+
+    texts = {name: src.text for name, src in analysis.sources.items()}
+    routes = []
+    for start, end, target in direct(analysis.name, analysis.text):
+        seen, todo = set(), [target]
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in texts:
+                todo.extend(t for _s, _e, t in direct(name, texts[name]))
+        routes.append((start, end, seen))
+    return routes
+
+
+_SEVERITY = {
+    "error": lsp.DiagnosticSeverity.Error,
+    "warning": lsp.DiagnosticSeverity.Warning,
+    "info": lsp.DiagnosticSeverity.Information,
+    "information": lsp.DiagnosticSeverity.Information,
+    "note": lsp.DiagnosticSeverity.Information,
+    "hint": lsp.DiagnosticSeverity.Hint,
+}
+
+
+_DOCS = Path(__file__).resolve().parent.parent / "docs" / "lint"
+
+
+def _docs_link(code: str) -> lsp.CodeDescription | None:
+    """A link to a lint rule's page, where the documentation is installed (a checkout)."""
+    page = _DOCS / f"{code}.md"
+    return lsp.CodeDescription(href=page.as_uri()) if code.startswith("L") and page.is_file() else None
+
+
+def lsp_diagnostics(analysis: Analysis, positions: Positions, encoding: str) -> list[lsp.Diagnostic]:
+    """The analysis's diagnostics in LSP form; those in included files point at the `include`."""
+    routes: list[tuple[int, int, set[str]]] | None = None
+    out = []
+    tagged = [(d, "govpost") for d in analysis.diagnostics] + [(f, "govpost lint") for f in analysis.findings]
+    for d, source in tagged:
+        message = d.message
+        if getattr(d, "help", None):
+            message += f"\nhelp: {d.help}"
+        for note in getattr(d, "notes", ()) or ():
+            message += f"\nnote: {note}"
+        witness = getattr(d, "witness", None)
+        if witness:
+            message += "\nfor example this post: " + json.dumps(witness, ensure_ascii=False, sort_keys=True)
+        related = None
+        if d.span is None:
+            rng = positions.range(0, 0)
+        elif d.span.source.name == analysis.name:
+            rng = positions.range(d.span.start, d.span.end)
+        else:
+            if routes is None:
+                routes = _include_routes(analysis)
+            where = next(((s, e) for s, e, files in routes if d.span.source.name in files), (0, 0))
+            rng = positions.range(*where)
+            line, col = d.span.source.line_col(d.span.start)
+            message = f"in `{posixpath.basename(d.span.source.name)}` (line {line}): {message}"
+            other = Positions(d.span.source.text, encoding)
+            related = [lsp.DiagnosticRelatedInformation(
+                location=lsp.Location(uri=name_uri(d.span.source.name),
+                                      range=other.range(d.span.start, d.span.end)),
+                message=d.message)]
+        severity = getattr(d.severity, "value", d.severity)
+        out.append(lsp.Diagnostic(
+            range=rng,
+            message=message,
+            severity=_SEVERITY.get(str(severity).lower(), lsp.DiagnosticSeverity.Error),
+            code=d.code,
+            code_description=_docs_link(d.code),
+            source=source,
+            related_information=related,
+        ))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The server
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class DocState:
+    uri: str
+    name: str
+    analysis: Analysis | None = None
+    #: The latest analysis that produced a model, for features while the text does not parse.
+    model: Analysis | None = None
+    pending: asyncio.Task[None] | None = None
+    linting: asyncio.Task[None] | None = None
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def guarded(what: str) -> Callable[[F], F]:
+    """Turn an unexpected exception in a request into a logged LSP error; the server keeps running."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        async def run(ls: GovpostServer, params: Any) -> Any:
+            try:
+                return await fn(ls, params)
+            except JsonRpcException:
+                raise
+            except Exception as exc:
+                logger.exception("internal error in %s", what)
+                raise JsonRpcInternalError(
+                    message=f"govpost: internal error in {what}: {type(exc).__name__}: {exc} "
+                    "(a bug in govpost; the server log has the details)"
+                ) from None
+
+        return run  # type: ignore[return-value]
+
+    return wrap
+
+
+class GovpostServer(LanguageServer):
+    def __init__(self, debounce: float = DEBOUNCE_SECONDS) -> None:
+        super().__init__("govpost", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.docs: dict[str, DocState] = {}
+        self.debounce = debounce
+        # One thread for everything that parses: the parser is shared state.
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govpost-parse")
+
+    @property
+    def encoding(self) -> str:
+        return str(self.workspace.position_encoding or lsp.PositionEncodingKind.Utf16)
+
+    def positions(self, text: str) -> Positions:
+        return Positions(text, self.encoding)
+
+    # -- analysis ------------------------------------------------------------
+
+    def buffers(self) -> dict[str, str]:
+        out = {}
+        for state in self.docs.values():
+            doc = self.workspace.get_text_document(state.uri)
+            out[state.name] = doc.source
+        return out
+
+    def schedule(self, uri: str, delay: float) -> None:
+        state = self.docs.get(uri)
+        if state is None:
+            return
+        for task in (state.pending, state.linting):
+            if task is not None and not task.done():
+                task.cancel()
+        state.pending = asyncio.ensure_future(self._analyse(state, delay))
+
+    def dependants(self, name: str) -> list[str]:
+        """Open documents whose last analysis read the file ``name``."""
+        return [s.uri for s in self.docs.values()
+                if s.name != name and s.analysis is not None and name in s.analysis.sources]
+
+    async def _analyse(self, state: DocState, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        doc = self.workspace.get_text_document(state.uri)
+        text, version = doc.source, doc.version
+        buffers = self.buffers()
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self.worker, analyse, state.uri, text, version, buffers)
+        except Exception as exc:  # a bug: report it on the document, keep serving
+            logger.exception("internal error while analysing %s", state.uri)
+            diag = lsp.Diagnostic(
+                range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
+                message=f"govpost could not check this file: internal error {type(exc).__name__}: {exc} "
+                "(a bug in govpost; the server log has the details)",
+                severity=lsp.DiagnosticSeverity.Error, source="govpost")
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=state.uri, diagnostics=[diag], version=version))
+            return
+        if self.docs.get(state.uri) is not state:
+            return  # closed meanwhile
+        state.analysis = result
+        if result.policy is not None:
+            state.model = result
+        self.publish(state, result)
+        # Lint second, as a task of its own: the drafter sees errors at once, lint
+        # findings when they are ready, and requests never wait for the linter.
+        if result.policy is not None and linter() is not None:
+            state.linting = asyncio.ensure_future(self._lint(state, result))
+
+    async def _lint(self, state: DocState, result: Analysis) -> None:
+        def run() -> list[Any] | None:
+            # Skipped if the document changed while the job waited for the worker.
+            return lint_findings(result) if state.analysis is result else None
+
+        try:
+            findings = await asyncio.get_running_loop().run_in_executor(self.worker, run)
+        except Exception:
+            logger.exception("internal error while linting %s", state.uri)
+            return
+        if findings is not None and state.analysis is result and self.docs.get(state.uri) is state:
+            result.findings = findings
+            self.publish(state, result)
+
+    def publish(self, state: DocState, result: Analysis) -> None:
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
+            uri=state.uri,
+            diagnostics=lsp_diagnostics(result, self.positions(result.text), self.encoding),
+            version=result.version,
+        ))
+
+    async def current(self, uri: str) -> DocState | None:
+        """The document's state once every pending analysis of it has finished."""
+        state = self.docs.get(uri)
+        while state is not None and state.pending is not None and not state.pending.done():
+            await asyncio.wait([state.pending])
+        return state
+
+    async def in_worker(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
+
+
+server = GovpostServer()
+
+
+def _text_and_offset(ls: GovpostServer, uri: str, position: lsp.Position) -> tuple[str, int]:
+    text = ls.workspace.get_text_document(uri).source
+    return text, ls.positions(text).offset(position)
+
+
+# -- document synchronisation ------------------------------------------------
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+async def did_open(ls: GovpostServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    state = DocState(uri, document_name(uri))
+    ls.docs[uri] = state
+    ls.schedule(uri, 0)
+    for other in ls.dependants(state.name):
+        ls.schedule(other, ls.debounce)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+async def did_change(ls: GovpostServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    if uri not in ls.docs:
+        return
+    ls.schedule(uri, ls.debounce)
+    for other in ls.dependants(ls.docs[uri].name):
+        ls.schedule(other, ls.debounce)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+async def did_save(ls: GovpostServer, params: lsp.DidSaveTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    if uri in ls.docs:
+        ls.schedule(uri, 0)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+async def did_close(ls: GovpostServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    state = ls.docs.pop(uri, None)
+    if state is None:
+        return
+    for task in (state.pending, state.linting):
+        if task is not None and not task.done():
+            task.cancel()
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+    # Documents that included it now read it from disk.
+    for other in ls.dependants(state.name):
+        ls.schedule(other, 0)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def watched_files_changed(ls: GovpostServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+    # A file changed on disk (outside the editor): re-check the open documents that read it.
+    for change in params.changes:
+        for uri in ls.dependants(document_name(change.uri)):
+            ls.schedule(uri, ls.debounce)
+
+
+# -- features ----------------------------------------------------------------
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+@guarded("hover")
+async def hover(ls: GovpostServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    state = await ls.current(params.text_document.uri)
+    if state is None:
+        return None
+    text, offset = _text_and_offset(ls, state.uri, params.position)
+    known = state.model
+    target = target_at(text, offset, known.symbols if known else None)
+    if target is None:
+        return None
+    if known is None:
+        if target.kind != "field":
+            return None
+        known = Analysis(state.uri, state.name, None, text, [])
+    markdown = hover_markdown(known, target)
+    if markdown is None:
+        return None
+    return lsp.Hover(
+        contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=markdown),
+        range=ls.positions(text).range(target.start, target.end),
+    )
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+@guarded("go to definition")
+async def definition(ls: GovpostServer, params: lsp.DefinitionParams) -> list[lsp.Location] | None:
+    state = await ls.current(params.text_document.uri)
+    if state is None:
+        return None
+    text, offset = _text_and_offset(ls, state.uri, params.position)
+    known = state.model
+    target = target_at(text, offset, known.symbols if known else None)
+    if target is None:
+        return None
+    if target.kind == "include":
+        path = _norm(posixpath.join(posixpath.dirname(state.name), target.name))
+        if not Path(path).exists() and path not in {s.name for s in ls.docs.values()}:
+            return None
+        origin = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
+        return [lsp.Location(uri=_uri_for(ls, path), range=origin)]
+    if known is None or known.symbols is None:
+        return None
+    decl = declaration(known.symbols, target)
+    if decl is None:
+        return None
+    span = name_span(decl, target.kind)
+    positions = ls.positions(span.source.text)
+    return [lsp.Location(uri=_uri_for(ls, span.source.name), range=positions.range(span.start, span.end))]
+
+
+def _uri_for(ls: GovpostServer, name: str) -> str:
+    for state in ls.docs.values():
+        if state.name == name:
+            return state.uri
+    return name_uri(name)
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_COMPLETION,
+    lsp.CompletionOptions(trigger_characters=[" ", ".", "{", ",", "[", ":"]),
+)
+@guarded("completion")
+async def completion(ls: GovpostServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+    state = await ls.current(params.text_document.uri)
+    if state is None:
+        return lsp.CompletionList(is_incomplete=False, items=[])
+    text, offset = _text_and_offset(ls, state.uri, params.position)
+    known = state.model
+    start, found = suggestions(text, offset, known.symbols if known else None)
+    positions = ls.positions(text)
+    rng = positions.range(start, offset)
+    items = []
+    seen = set()
+    for s in sorted(found, key=lambda s: (s.kind == "keyword", s.label)):
+        if s.label in seen:
+            continue
+        seen.add(s.label)
+        items.append(lsp.CompletionItem(
+            label=s.label,
+            kind=_KIND_ITEM.get(s.kind),
+            detail=f"{s.kind}: {s.detail}" if s.detail else s.kind,
+            filter_text=s.label,
+            text_edit=lsp.TextEdit(range=rng, new_text=s.insert if s.insert is not None else s.label),
+        ))
+    return lsp.CompletionList(is_incomplete=False, items=items)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+@guarded("document symbols")
+async def symbols(ls: GovpostServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+    state = await ls.current(params.text_document.uri)
+    if state is None or state.model is None:
+        return []
+    return document_symbols(state.model, ls.positions(state.model.text))
+
+
+def _format(text: str, name: str) -> str:
+    from .formatter import format_source
+
+    return format_source(text, name)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
+@guarded("formatting")
+async def formatting(ls: GovpostServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
+    from .diagnostics import DiagnosticError
+
+    state = await ls.current(params.text_document.uri)
+    if state is None:
+        return None
+    text = ls.workspace.get_text_document(state.uri).source
+    try:
+        formatted = await ls.in_worker(_format, text, state.name)
+    except ImportError:
+        ls.window_show_message(lsp.ShowMessageParams(
+            type=lsp.MessageType.Warning, message="govpost: this installation has no formatter"))
+        return None
+    except DiagnosticError as exc:
+        first = exc.diagnostics[0] if exc.diagnostics else None
+        where = f" (line {first.span.line}: {first.message})" if first is not None and first.span else ""
+        ls.window_show_message(lsp.ShowMessageParams(
+            type=lsp.MessageType.Warning,
+            message=f"govpost: the file has syntax errors and was not formatted{where}"))
+        return None
+    except RuntimeError as exc:  # the formatter's soundness check refused its own result
+        logger.error("formatting %s refused: %s", state.uri, exc)
+        ls.window_show_message(lsp.ShowMessageParams(
+            type=lsp.MessageType.Error, message=f"govpost: the file was left unformatted: {exc}"))
+        return None
+    if formatted == text:
+        return []
+    positions = ls.positions(text)
+    return [lsp.TextEdit(range=positions.range(0, len(text)), new_text=formatted)]
+
+
+def serve() -> None:
+    """Run the server over stdio until the client says `exit`."""
+    server.start_io()
+
+
+__all__ = ["Analysis", "GovpostServer", "Positions", "analyse", "serve", "server", "suggestions", "target_at",
+           "tokenize"]

@@ -235,3 +235,61 @@ def test_parquet_errors(tmp_path: Path) -> None:
     assert code == EXIT_INVALID and "error[I501]" in stderr and "is not a Parquet file" in stderr
     code, _out, stderr = run(["-", "--input-format", "parquet"], stdin="")
     assert code == EXIT_INVALID and "Parquet cannot be read from standard input" in stderr
+
+
+# ---------------------------------------------------------------------------
+# URLs (through fsspec) and file objects the caller opens
+# ---------------------------------------------------------------------------
+
+
+def test_jsonl_and_csv_from_an_fsspec_url_keep_the_url_as_the_name() -> None:
+    fsspec = pytest.importorskip("fsspec")
+    text = '{"id": 1, "text": "a"}\n{"id": 2,\n "text": "b"}\n\n{not json\n'
+    with fsspec.open("memory://govpost-test/posts.jsonl", "wb") as fh:
+        fh.write(text.encode("utf-8"))
+    chunks = list(read_chunks("memory://govpost-test/posts.jsonl"))
+    assert {c.source for c in chunks} == {"memory://govpost-test/posts.jsonl"}
+    assert framed("memory://govpost-test/posts.jsonl") == reference(text)
+    with fsspec.open("memory://govpost-test/posts.csv", "wb") as fh:
+        fh.write(b"id,text\n1,hello\n")
+    assert framed("memory://govpost-test/posts.csv") == [(1, 2, {"id": "1", "text": "hello"}, None)]
+
+
+def test_parquet_from_a_url_and_from_a_file_object(tmp_path: Path) -> None:
+    pytest.importorskip("fsspec")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "posts.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["x", "y"]}), path)
+    expected = [(1, 1, {"id": "a", "text": "x"}, None), (2, 2, {"id": "b", "text": "y"}, None)]
+    url = path.as_uri()  # file:///…/posts.parquet
+    assert framed(url) == expected
+    assert {c.source for c in read_chunks(url)} == {url}
+    with path.open("rb") as fh:
+        chunks = list(read_chunks("s3://bucket/posts.parquet", file=fh))
+        assert not fh.closed  # the caller's file is the caller's to close
+    assert {c.source for c in chunks} == {"s3://bucket/posts.parquet"}
+    assert [(i, v) for i, _l, v, _p in iter_framed(chunks)] == [(e[0], e[2]) for e in expected]
+
+
+def test_file_object_for_any_name_and_stream_only_for_stdin(tmp_path: Path) -> None:
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"id": "from the path"}\n', encoding="utf-8")
+    got = list(read_chunks(str(other), file=io.BytesIO(b'{"id": "given"}\n')))
+    assert got[0].source == str(other) and '"given"' in got[0].data
+    # `stream` is standard input's: a path given with it is still read from the path.
+    got = list(read_chunks(str(other), stream=io.BytesIO(b'{"id": "stdin"}\n')))
+    assert '"from the path"' in got[0].data
+
+
+def test_unreadable_urls_are_input_errors(tmp_path: Path) -> None:
+    pytest.importorskip("fsspec")
+    with pytest.raises(InputError, match="No such file"):
+        list(read_chunks("memory://govpost-test/missing.jsonl"))
+    with pytest.raises(InputError, match="cannot read"):
+        list(read_chunks("nosuchprotocol://bucket/posts.jsonl"))
+    with pytest.raises(InputError, match="No such file"):
+        list(read_chunks((tmp_path / "missing.parquet").as_uri()))
+    code, _out, stderr = run(["memory://govpost-test/missing.jsonl"])
+    assert code == EXIT_INVALID and "error[I501]" in stderr and "Traceback" not in stderr

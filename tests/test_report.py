@@ -52,9 +52,14 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int]:
     return results, errors, len(body)
 
 
-def test_plain_results_count_months_and_accounts_as_unknown(checked: tuple[Path, Path, int]) -> None:
+def test_older_results_count_months_and_accounts_as_unknown(checked: tuple[Path, Path, int], tmp_path: Path) -> None:
+    """Results written before records carried `platform`, `account` and `posted_at`."""
     results, _errors, n = checked
-    out = CliRunner().invoke(cli, ["report", str(results.parent / "plain.jsonl"), "--format", "json"])
+    older = tmp_path / "older.jsonl"
+    records = [json.loads(line) for line in (results.parent / "plain.jsonl").read_text(encoding="utf-8").splitlines()]
+    older.write_text("".join(json.dumps({k: v for k, v in r.items() if k not in ("platform", "account", "posted_at")})
+                             + "\n" for r in records), encoding="utf-8")
+    out = CliRunner().invoke(cli, ["report", str(older), "--format", "json"])
     data = json.loads(out.stdout)
     assert [(m["month"], m["posts"]) for m in data["months"]] == [(None, n - 3)]
     assert [(a["account"], a["posts"]) for a in data["accounts"]] == [(None, n - 3)]
@@ -174,3 +179,41 @@ def test_only_the_report_renderer_imports_matplotlib_and_only_the_engine_imports
             assert "matplotlib" not in imports_of(module), module
         if module != "dask_engine":
             assert not {"dask", "distributed"} & imports_of(module), module
+
+
+def _new_record(record: int, outcome: str, account: str | None, posted_at: str | None) -> str:
+    """A result record as `govpost check` writes it now: platform, account (the handle) and posted_at after id."""
+    return json.dumps({"input": "p.jsonl", "record": record, "line": record, "id": f"p{record}", "platform": "x",
+                       "account": account, "posted_at": posted_at, "outcome": outcome, "deciding": [],
+                       "findings": [], "excepted": []})
+
+
+def test_report_counts_months_and_accounts_from_result_records(tmp_path: Path) -> None:
+    results = tmp_path / "r.jsonl"
+    results.write_text("\n".join([
+        _new_record(1, "permitted", "@dm", "2029-01-31T23:30:00+05:30"),
+        _new_record(2, "advisory", "@dm", "2029-04-01T09:00:00+05:30"),
+        _new_record(3, "permitted", None, None),
+    ]) + "\n", encoding="utf-8")
+    out = CliRunner().invoke(cli, ["report", str(results), "--format", "json"])
+    assert out.exit_code == EXIT_OK, out.output
+    data = json.loads(out.stdout)
+    assert [(m["month"], m["posts"]) for m in data["months"]] == [("2029-01", 1), ("2029-04", 1), (None, 1)]
+    assert [(a["account"], a["posts"]) for a in data["accounts"]] == [("@dm", 2), (None, 1)]
+    html = CliRunner().invoke(cli, ["report", str(results), "--format", "html"])
+    assert html.exit_code == EXIT_OK, html.output
+    # The month axis is a time axis: February and March are drawn as empty bars, the gap shows.
+    assert "5 bars from 2029-01 to 2029-04" in html.stdout
+    # The table lists the months that have posts.
+    assert html.stdout.count('<th scope="row">2029-0') == 2
+
+
+def test_html_charts_fit_the_page(checked: tuple[Path, Path, int]) -> None:
+    from toolkit.render_report import CHART_WIDTH
+
+    results, errors, _n = checked
+    page = CliRunner().invoke(cli, ["report", str(results), "--errors", str(errors), "--format", "html"]).stdout
+    # Both charts are drawn at one width (so one text size once scaled), without fixed sizes in the page.
+    widths = re.findall(r'<svg [^>]*viewBox="0 0 ([\d.]+) [\d.]+"', page)
+    assert len(widths) == 2 and all(abs(float(w) - CHART_WIDTH * 72) < 0.15 * CHART_WIDTH * 72 for w in widths)
+    assert "@page" in page and "table-layout: fixed" in page

@@ -77,6 +77,44 @@ def test_month_and_account_come_from_the_post_or_the_record() -> None:
     assert d["months"][0]["by_outcome"] == {"permitted": 0, "advisory": 1, "requires_sanction": 0, "prohibited": 0}
 
 
+def test_month_and_account_from_the_result_record_alone() -> None:
+    """Result records carry `platform`, `account` (the handle) and `posted_at`, null when the post lacks them."""
+    base = {"input": "a", "line": 1, "id": "x", "platform": "x", "outcome": "prohibited", "deciding": [],
+            "findings": [], "excepted": []}
+    s = Summary()
+    s.add({**base, "record": 1, "account": "@dm", "posted_at": "2029-03-31T23:30:00+05:30"})
+    s.add({**base, "record": 2, "account": "@dm", "posted_at": "2029-04-02T10:00:00Z"})
+    s.add({**base, "record": 3, "account": None, "posted_at": None})
+    # The record's keys win over the post; the post gives only the kind, which records do not carry.
+    s.add({**base, "record": 4, "account": "@sp", "posted_at": "2029-04-05T10:00:00Z"},
+          {"posted_at": "2020-01-01T00:00:00Z", "account": {"handle": "@sp", "kind": "official"}, "text": "hi"})
+    # A record with null keys is unknown even when a post says otherwise: the record is what was checked.
+    s.add({**base, "record": 5, "account": None, "posted_at": None},
+          {"posted_at": "2029-04-05T10:00:00Z", "account": {"handle": "@zz"}})
+    d = s.to_dict()
+    assert [(m["month"], m["posts"]) for m in d["months"]] == [("2029-03", 1), ("2029-04", 2), (None, 2)]
+    assert [(a["account"], a["kind"], a["posts"]) for a in d["accounts"]] == [
+        ("@dm", None, 2), (None, None, 2), ("@sp", "official", 1)]
+    assert sum(m["posts"] for m in d["months"]) == sum(a["posts"] for a in d["accounts"]) == d["checked"] == 5
+
+
+def test_a_summary_of_records_is_the_summary_of_records_and_posts_for_counts(ais_checker: Any) -> None:
+    """Records with the new keys: the counts do not depend on whether the post is at hand."""
+    pairs = checked(ais_checker, example_posts())
+    with_posts, records_only = Summary(), Summary()
+    for record, post in pairs:
+        if "outcome" in record:
+            account = post.get("account") or {}
+            record = {**record, "account": account.get("handle"), "posted_at": post.get("posted_at")}
+        with_posts.add(record, post)
+        records_only.add(record)
+    a, b = with_posts.to_dict(), records_only.to_dict()
+    for key in ("records", "outcomes", "clauses", "topics", "months", "errors", "warnings"):
+        assert a[key] == b[key], key
+    assert [(x["account"], x["posts"]) for x in a["accounts"]] == [(x["account"], x["posts"]) for x in b["accounts"]]
+    assert ("2026-10", 1) in [(m["month"], m["posts"]) for m in b["months"]]
+
+
 def test_clauses_topics_and_terms(ais_checker: Any) -> None:
     posts = [{"text": "Proud of what the BJP has done. The BJP!", "platform": "x"},
              {"text": "Vote for the BJP and the Congress", "platform": "x"},
@@ -185,7 +223,12 @@ def _records(draw: st.DrawFn) -> list[tuple[dict[str, Any], dict[str, Any] | Non
             "account": draw(st.sampled_from([None, {"kind": "personal"}, {"kind": "official", "handle": "@h"}])),
         }
         warnings = draw(st.sampled_from([[], [{"code": "R308", "field": "labels", "message": "m"}]]))
-        out.append(({**where, "id": None, "outcome": outcome,
+        if draw(st.booleans()):  # a record as written now: the handle and date in the record itself
+            account = post["account"]
+            where = {**where, "id": None, "platform": "x",
+                     "account": account.get("handle") if account else None, "posted_at": post["posted_at"]}
+            post = draw(st.sampled_from([None, post]))
+        out.append(({"id": None, **where, "outcome": outcome,
                      "deciding": [f["clause"] for f in findings if f["outcome"] == outcome], "findings": findings,
                      "excepted": [], **({"warnings": warnings} if warnings else {})}, post))
     # Records of one file stay in order, files in the order of the run.

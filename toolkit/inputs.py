@@ -18,6 +18,11 @@ its input and its record and line numbers, for its result or its error.
 - **Parquet** (``.parquet``, ``.pq``): read batch by batch through pyarrow;
   nested columns (structs, lists) or flat columns named like ``account.kind``.
 
+An input is a path, ``-`` (standard input), or a URL that fsspec opens
+(``s3://bucket/posts.jsonl``, ``file:///…``, ``memory://…``: install fsspec
+and the package of the storage); a caller that opens its own file passes it
+as ``file=`` and the name to report.
+
 This module belongs to the checker side: it never imports the parser, the
 model or the command line.
 """
@@ -68,16 +73,31 @@ def format_of(name: str, override: str | None = None) -> str:
     return "json"
 
 
-def read_chunks(name: str, fmt: str | None = None, *, stream: BinaryIO | None = None,
+#: A URL of a file system fsspec knows (``s3://``, ``gs://``, ``file://``, ``memory://`` …).
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(name: str) -> bool:
+    """Whether an input's name is a URL (read through fsspec) rather than a path."""
+    return bool(_URL.match(name))
+
+
+def read_chunks(name: str, fmt: str | None = None, *, stream: BinaryIO | None = None, file: BinaryIO | None = None,
                 columns: ColumnMap | None = None, chunk_bytes: int = CHUNK_BYTES,
                 chunk_records: int = CHUNK_RECORDS, note: Callable[[str], None] | None = None) -> Iterator[Chunk]:
     """The chunks of one input.
 
     Args:
-        name: the path, or ``-`` for ``stream`` (standard input); the name
-            reported is ``<stdin>`` for ``-``.
+        name: the path, a URL (``s3://bucket/posts.jsonl``: read through
+            fsspec, with the package of that storage installed), or ``-``
+            for ``stream`` (standard input). It is the name every record
+            reports (``<stdin>`` for ``-``), and decides the format.
         fmt: one of :data:`FORMATS`, or None to decide by the name.
-        stream: the binary stream to read for ``-``.
+        stream: the binary stream to read for ``-`` (default: standard
+            input); ignored for any other name.
+        file: a binary file object to read instead of opening ``name``,
+            which is then only the name reported: for storage the caller
+            opens itself. It is not closed. Parquet needs it seekable.
         columns: the column mapping of CSV and Parquet inputs.
         note: called with a note for the user (columns of a CSV or Parquet
             input that hold no field).
@@ -89,12 +109,20 @@ def read_chunks(name: str, fmt: str | None = None, *, stream: BinaryIO | None = 
     fmt = format_of("" if name == "-" else name, fmt)
     columns = columns or ColumnMap()
     note = note or (lambda _text: None)
+    given = file
+    if given is None and name == "-":
+        given = stream if stream is not None else _stdin()
     if fmt == "parquet":
-        if name == "-":
+        if name == "-" and file is None:
             raise InputError("I501", "Parquet cannot be read from standard input: give the file's path")
-        yield from _parquet_chunks(name, columns, chunk_records, note)
+        raw_pq = given if given is not None else (_open(name) if is_url(name) else None)
+        try:
+            yield from _parquet_chunks(source, raw_pq if raw_pq is not None else name, columns, chunk_records, note)
+        finally:
+            if raw_pq is not None and raw_pq is not given:
+                raw_pq.close()
         return
-    raw = stream if name == "-" else _open(name)
+    raw = given if given is not None else _open(name)
     try:
         blocks = _text_blocks(raw, source)
         if fmt == "csv":
@@ -112,13 +140,38 @@ def read_chunks(name: str, fmt: str | None = None, *, stream: BinaryIO | None = 
         else:
             yield from _jsonl_chunks(rest, source, chunk_bytes)
     finally:
-        if raw is not stream:
+        if raw is not given:
             raw.close()
 
 
+def _stdin() -> BinaryIO:
+    import sys
+
+    return sys.stdin.buffer
+
+
 def _open(name: str) -> BinaryIO:
+    if is_url(name):
+        return _open_url(name)
     try:
         return open(name, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError("I501", f"cannot read `{name}`: {exc.strerror or exc}") from None
+
+
+def _open_url(name: str) -> BinaryIO:
+    """A URL's file through fsspec; every failure to open it is an :class:`InputError`."""
+    try:
+        import fsspec
+    except ImportError:
+        raise InputError("I501", f"cannot read `{name}`: reading URLs needs fsspec (pip install fsspec, and the "
+                                 "package of the storage, such as s3fs or gcsfs)") from None
+    try:
+        return fsspec.open(name, "rb").open()  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        raise InputError("I501", f"cannot read `{name}`: No such file or directory") from None
+    except (ImportError, ValueError) as exc:  # an unknown protocol, or its package is not installed
+        raise InputError("I501", f"cannot read `{name}`: {exc}") from None
     except OSError as exc:
         raise InputError("I501", f"cannot read `{name}`: {exc.strerror or exc}") from None
 
@@ -474,13 +527,17 @@ class _LineReader:
         return line
 
 
-def _parquet_chunks(name: str, columns: ColumnMap, per_chunk: int, note: Callable[[str], None]) -> Iterator[Chunk]:
+def _parquet_chunks(name: str, where: str | BinaryIO, columns: ColumnMap, per_chunk: int,
+                    note: Callable[[str], None]) -> Iterator[Chunk]:
+    """Chunks of a Parquet file: ``where`` is its path or a seekable binary file; ``name`` is reported."""
     try:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         raise InputError("I501", "reading Parquet needs pyarrow: pip install pyarrow") from None
+    if not isinstance(where, str) and not getattr(where, "seekable", lambda: False)():
+        raise InputError("I501", f"`{name}` is Parquet, which is read from a seekable file, not a stream")
     try:
-        pf = pq.ParquetFile(name)
+        pf = pq.ParquetFile(where)
     except FileNotFoundError:
         raise InputError("I501", f"cannot read `{name}`: No such file or directory") from None
     except OSError as exc:

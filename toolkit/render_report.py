@@ -131,26 +131,72 @@ def _month_label(month: str | None) -> str:
     return "no date" if month is None else month
 
 
+#: The width of every chart, in inches: the page scales it to its column, so one width keeps one text size.
+CHART_WIDTH = 7.0
+#: Months of a time axis filled in with empty bars when no post fell in them (beyond this, left out).
+MAX_FILLED_MONTHS = 120
+
+
+def _filled_months(months: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The months in order with the months between them that had no post, so that the axis is a time axis."""
+    dated = [m for m in months if m["month"] is not None]
+    undated = [m for m in months if m["month"] is None]
+    if not dated:
+        return list(months)
+
+    def index(month: str) -> int | None:
+        try:
+            return int(month[:4]) * 12 + int(month[5:7]) - 1
+        except ValueError:
+            return None
+
+    first, last = index(dated[0]["month"]), index(dated[-1]["month"])
+    if first is None or last is None or last - first + 1 > MAX_FILLED_MONTHS:
+        return list(months)
+    by_month = {m["month"]: m for m in dated}
+    out: list[Mapping[str, Any]] = []
+    for i in range(first, last + 1):
+        name = f"{i // 12:04d}-{i % 12 + 1:02d}"
+        out.append(by_month.pop(name, None) or {"month": name, "posts": 0, "by_outcome": dict.fromkeys(OUTCOMES, 0)})
+    out.extend(by_month.values())  # a month written oddly (never from a valid post): kept, at the end
+    return out + undated
+
+
+def _legend_on_top(ax: Any, handles: Any = None) -> None:
+    """The legend in one row above the plot, where it covers no bar."""
+    kwargs = {"handles": handles} if handles is not None else {}
+    ax.legend(**kwargs, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=4, frameon=False, borderaxespad=0.0,
+              handlelength=1.2, columnspacing=1.2, fontsize=9)
+
+
 def _months_chart(figure: Any, months: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    labels = [_month_label(m["month"]) for m in months]
-    fig = figure(figsize=(max(6.0, 0.45 * len(labels) + 2), 3.6))
+    shown = _filled_months(months)
+    labels = [_month_label(m["month"]) for m in shown]
+    fig = figure(figsize=(CHART_WIDTH, 3.4))
     ax = fig.add_subplot()
     xs = list(range(len(labels)))
     bottom = [0] * len(labels)
     for o in OUTCOMES:
-        values = [m["by_outcome"][o] for m in months]
-        ax.bar(xs, values, bottom=bottom, color=OUTCOME_STYLE[o][1], label=OUTCOME_STYLE[o][0], width=0.75)
+        values = [m["by_outcome"][o] for m in shown]
+        ax.bar(xs, values, bottom=bottom, color=OUTCOME_STYLE[o][1], label=OUTCOME_STYLE[o][0], width=0.8,
+               edgecolor="white", linewidth=0.3)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_xticks(xs, labels, rotation=45 if len(labels) > 8 else 0, ha="right" if len(labels) > 8 else "center")
+    # At most about 24 month labels, so that they stay legible; the table under the chart has every month.
+    step = max(1, -(-len(labels) // 24))
+    ticks = [x for x in xs if x % step == 0 or labels[x] == "no date"]
+    ax.set_xticks(ticks, [labels[x] for x in ticks], rotation=45 if len(ticks) > 6 else 0,
+                  ha="right" if len(ticks) > 6 else "center", rotation_mode="anchor")
+    ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylabel("posts")
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.yaxis.grid(True, color="#dddddd", linewidth=0.6)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    _legend_on_top(ax)
     fig.tight_layout()
     busiest = max(months, key=lambda m: (m["posts"], m["month"] or ""))
     flagged = max(months, key=lambda m: (m["by_outcome"]["prohibited"], m["month"] or ""))
     dated = [m for m in months if m["month"] is not None]
     span = f"from {dated[0]['month']} to {dated[-1]['month']}" if dated else "with no posting dates"
-    alt = (f"Stacked bar chart of posts per month by outcome, {len(months)} bars {span}. "
+    alt = (f"Stacked bar chart of posts per month by outcome, {len(shown)} bars {span}. "
            f"Most posts: {_month_label(busiest['month'])} ({busiest['posts']}).")
     if flagged["by_outcome"]["prohibited"]:
         alt += (f" Most prohibited posts: {_month_label(flagged['month'])} "
@@ -160,19 +206,23 @@ def _months_chart(figure: Any, months: Sequence[Mapping[str, Any]]) -> dict[str,
 
 def _clauses_chart(figure: Any, clauses: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     names = [f"{c['number']} {c['clause']}" for c in clauses]
-    fig = figure(figsize=(7.5, 0.32 * len(names) + 1.2))
+    # Bars close enough that 40 clauses fit one printed page with the legend and the axis.
+    fig = figure(figsize=(CHART_WIDTH, 0.2 * len(names) + 1.0))
     ax = fig.add_subplot()
     ys = list(range(len(names)))
-    ax.barh(ys, [c["posts"] for c in clauses], color=[OUTCOME_STYLE[c["outcome"]][1] for c in clauses], height=0.7)
-    ax.set_yticks(ys, names)
+    ax.barh(ys, [c["posts"] for c in clauses], color=[OUTCOME_STYLE[c["outcome"]][1] for c in clauses], height=0.72)
+    ax.set_yticks(ys, names, fontsize=8.5)
     ax.set_ylim(len(names) - 0.5, -0.5)  # the first clause of the policy on top
+    ax.tick_params(axis="y", length=0)
     from matplotlib.patches import Patch
 
     shown = [o for o in OUTCOMES if any(c["outcome"] == o for c in clauses)]
-    ax.legend(handles=[Patch(color=OUTCOME_STYLE[o][1], label=OUTCOME_STYLE[o][0]) for o in shown],
-              loc="lower right", frameon=False)
+    _legend_on_top(ax, [Patch(color=OUTCOME_STYLE[o][1], label=OUTCOME_STYLE[o][0]) for o in shown])
     ax.set_xlabel("posts the clause applied to (colour: the clause's outcome)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.xaxis.grid(True, color="#dddddd", linewidth=0.6)
+    most = max((c["posts"] for c in clauses), default=0)
+    ax.set_xlim(0, most * 1.08 + 0.5)  # room for the count at the end of the longest bar
     for y, c in zip(ys, clauses, strict=True):
         ax.annotate(str(c["posts"]), (c["posts"], y), xytext=(3, 0), textcoords="offset points", va="center",
                     fontsize=8)

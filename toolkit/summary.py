@@ -14,11 +14,14 @@ then print it::
 
 ``add(record, post)`` takes the record exactly as ``govpost check --format
 jsonl`` writes it: a result (``input``, ``record``, ``line``, ``id``,
-``outcome``, ``deciding``, ``findings``, ``excepted``) or an error
-(``input``, ``record``, ``line``, ``errors``). The month and the account of
-a post are read from ``post`` (the post as given, or as validated) when the
-caller has it, else from the record's own ``posted_at`` and ``account``
-keys when it carries them; otherwise they count as unknown.
+``platform``, ``account``, ``posted_at``, ``outcome``, ``deciding``,
+``findings``, ``excepted``) or an error (``input``, ``record``, ``line``,
+``errors``). The month and the account of a post are read from the record's
+own ``posted_at`` and ``account`` keys, so a summary of a results file is the
+summary of the check. ``post`` (the post as given) is optional: it is read
+for records written before those keys existed, for the account's kind and
+for the text of the posts the summary keeps; without it they count as
+unknown (kind and text are then null).
 
 Partial summaries combine exactly: ``a.merge(b)``, with ``b`` summarising the
 records that come after ``a``'s, equals one summary fed both streams, so
@@ -159,19 +162,15 @@ class Summary:
         self.records += 1
         rank = _RANK[result["outcome"]]
         self.outcomes[rank] += 1
-        source = post if post is not None else result
-        when = source.get("posted_at")
+        # The record's own keys first (every result record has them, null when the post lacks the field);
+        # the post only for records written before they existed.
+        when = result["posted_at"] if "posted_at" in result else post.get("posted_at") if post is not None else None
         month = when[:7] if isinstance(when, str) and _MONTH.match(when) else UNKNOWN
         counts = self.months.get(month)
         if counts is None:
             counts = self.months[month] = _zero()
         counts[rank] += 1
-        account = source.get("account")
-        handle: str | None
-        if isinstance(account, Mapping):
-            handle, kind = account.get("handle"), account.get("kind")
-        else:
-            handle, kind = (account if isinstance(account, str) else None), None
+        handle, kind = _account(result, post)
         entry = self.accounts.get(handle)
         if entry is None:
             entry = self.accounts[handle] = [kind, _zero()]
@@ -375,6 +374,21 @@ class Summary:
 
     def __repr__(self) -> str:
         return f"Summary(records={self.records}, outcomes={self.outcome_counts()}, malformed={self.error_records})"
+
+
+def _account(result: Mapping[str, Any], post: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """The account's handle and kind: the record's ``account`` (a handle, or an object in older records),
+    else the post's; the kind, which a result record does not carry, from the post when at hand."""
+    given = post.get("account") if post is not None else None
+    given = given if isinstance(given, Mapping) else None
+    account = result.get("account", given)
+    if isinstance(account, Mapping):
+        handle, kind = account.get("handle"), account.get("kind")
+    else:
+        handle, kind = (account if isinstance(account, str) else None), None
+    if kind is None and given is not None and given.get("handle") == handle:
+        kind = given.get("kind")
+    return (handle if isinstance(handle, str) else None), (kind if isinstance(kind, str) else None)
 
 
 def _sample(result: Mapping[str, Any], post: Mapping[str, Any] | None, month: str | None,

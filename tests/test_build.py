@@ -9,8 +9,11 @@ tests that build more than once.
 from __future__ import annotations
 
 import http.server
+import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -228,6 +231,22 @@ def test_building_twice_is_byte_identical(small: Built, tmp_path: Path) -> None:
         assert path.read_bytes() == (small.out / path.name).read_bytes(), path.name
 
 
+def test_a_fresh_process_builds_the_same_bytes(tmp_path: Path) -> None:
+    # `govpost build` as its own process takes the fast path: the comparison in a forked child
+    # while WeasyPrint loads, no garbage collection. The files must not differ by a byte from
+    # a build in this process, where WeasyPrint is loaded already.
+    policy = copy_fixtures(tmp_path)
+    build(policy, BuildOptions(out_dir=tmp_path / "here"))
+    run = subprocess.run([sys.executable, "-m", "toolkit", "build", str(policy), "-o", str(tmp_path / "fresh")],
+                         capture_output=True, text=True, check=False,
+                         env={k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"})
+    assert run.returncode == 0, run.stderr
+    assert "compared with test-guidance" in run.stdout
+    for suffix in (".pdf", ".html", ".rules.json"):
+        name = f"test-circular{suffix}"
+        assert (tmp_path / "fresh" / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), suffix
+
+
 def test_source_date_epoch_is_honoured(small: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780000000")  # 2026-05-28T20:26:40Z
     first = make(BUILD / "circular.policy", tmp_path / "a")
@@ -389,6 +408,55 @@ def test_cli_exit_codes(runner: CliRunner, tmp_path: Path) -> None:
     assert failing.exit_code == 1
     assert "FAIL  self-praise: Claiming credit" in failing.stderr and "error[B602]" in failing.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_renderer_is_b607_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = copy_fixtures(tmp_path)
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # `import weasyprint` now fails
+    with pytest.raises(BuildError) as info:
+        build(policy, BuildOptions(out_dir=tmp_path / "out"))
+    assert (info.value.code, info.value.kind) == ("B607", "invalid")
+    assert "--no-pdf" in info.value.message and not (tmp_path / "out").exists()
+    build(policy, BuildOptions(out_dir=tmp_path / "out", pdf=False))  # what the message suggests works
+
+
+def test_a_broken_bundled_template_is_b699_exit_3(runner: CliRunner, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit import render
+    from toolkit.cli import cli
+
+    policy = copy_fixtures(tmp_path)
+    monkeypatch.setattr(render, "ENTRY", "no-such-entry.html")  # as if india/document.html were lost
+    result = runner.invoke(cli, ["build", str(policy), "-o", str(tmp_path / "out"), "--no-pdf"])
+    assert result.exit_code == 3 and "internal error[B699]" in result.stderr and "bug in govpost" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_build_code_is_exercised() -> None:
+    tests = (Path(__file__).read_text(encoding="utf-8")
+             + (Path(__file__).parent / "test_render.py").read_text(encoding="utf-8"))
+    for code in BUILD_CODES:
+        assert re.search(rf"""(["']|error\[){code}(["']|\])""", tests.replace(f'"{code}": ', "")), code
+
+
+def test_the_comparison_made_in_a_forked_process_is_the_same(tmp_path: Path) -> None:
+    from toolkit import build as building
+
+    policy = copy_fixtures(tmp_path)
+    checked = api.check_file(policy)
+    ruleset = api.compile_result(checked)
+    other = tmp_path / "guidance.policy"
+    building._COMPARISONS.clear()
+    here = building._comparison_here(checked.content_hash, ruleset, other)
+    building._COMPARISONS.clear()
+    side = building._comparison_on_the_side(checked.content_hash, ruleset, other)
+    assert here[0] is None and here[1] == "test-guidance"
+    assert side == here
+    other.write_text("policy broken {", encoding="utf-8")
+    errors, compared, comparison = building._comparison_on_the_side(checked.content_hash, ruleset, other)
+    assert compared is None and comparison is None
+    assert [e.code for e in errors] == [e.code for e in building._comparison_here(checked.content_hash, ruleset,
+                                                                                   other)[0]]
 
 
 def test_cli_variants_match_the_renderer() -> None:

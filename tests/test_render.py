@@ -112,6 +112,20 @@ def test_html_golden(policy: Path, template: str, golden: Any) -> None:
     golden(BUILD / f"{policy.stem}.html", html)
 
 
+def test_uk_template_shows_last_updated_only_when_given(tmp_path: Path) -> None:
+    html, _ = html_only(GUIDANCE)
+    assert "<dt>Published</dt><dd>20 October 2014</dd>" in html and "Last updated" not in html
+    for name in ("circular.policy", "guidance.policy"):
+        (tmp_path / name).write_text((BUILD / name).read_text(encoding="utf-8"), encoding="utf-8")
+    policy = tmp_path / "guidance.policy"
+    issued = "    issued       2014-10-20\n"
+    policy.write_text(policy.read_text(encoding="utf-8").replace(issued, issued + "    updated 2016-03-01\n"),
+                      encoding="utf-8")
+    html, _ = html_only(policy)
+    assert ("<div><dt>Published</dt><dd>20 October 2014</dd></div>\n"
+            "<div><dt>Last updated</dt><dd>1 March 2016</dd></div>") in html
+
+
 def test_template_can_be_chosen(tmp_path: Path) -> None:
     html, result = html_only(CIRCULAR, template="uk")
     assert result.template.name == "uk"

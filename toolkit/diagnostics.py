@@ -26,6 +26,9 @@ class Severity(str, enum.Enum):
 #: The registry of diagnostic codes. A code never changes meaning once
 #: released; a retired code is never reused. P: parse, S: semantic,
 #: R: records (posts), C: compiled rule sets, I: input/output.
+#: Two families are not diagnostics and keep their own registries beside the
+#: code that raises them: the build's errors (B6xx, ``toolkit.build.BUILD_CODES``,
+#: listed in docs/circulars.md) and the lint rules (L0xx, ``toolkit.lint``).
 CODES: dict[str, str] = {
     # Parse errors
     "P101": "unexpected token",

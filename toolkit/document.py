@@ -546,6 +546,7 @@ def _document(policy: m.Policy, content_hash: str, ruleset: dict[str, Any], T: _
         "issued": date_view(meta.issued),
         "effective": date_view(meta.effective),
         "expires": date_view(meta.expires),
+        "updated": date_view(meta.updated),
         "place": T(meta.place),
         "supersedes": [T(s) for s in meta.supersedes],
         "references": references,

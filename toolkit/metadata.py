@@ -28,6 +28,7 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "issued": ("date", "the date of issue"),
     "effective": ("date", "the date it takes effect"),
     "expires": ("date", "the last day it is valid"),
+    "updated": ("date", "the date it was last updated (not before `issued`)"),
     "supersedes": ("texts", "the orders it replaces"),
     "services": ("strings", "the services it applies to"),
     "grades": ("strings", "the grades it applies to"),
@@ -188,6 +189,9 @@ def _check_dates(meta: m.Metadata, seen: dict[str, Span], diags: list[Diagnostic
     if meta.issued and meta.effective and meta.effective < meta.issued:
         diags.append(Diagnostic("S209", f"the policy takes effect ({meta.effective}) before it is issued ({meta.issued})",
                                 seen["effective"]))
+    if meta.issued and meta.updated and meta.updated < meta.issued:
+        diags.append(Diagnostic("S209", f"the policy is updated ({meta.updated}) before it is issued ({meta.issued})",
+                                seen["updated"]))
     start = meta.effective or meta.issued
     if start and meta.expires and meta.expires <= start:
         diags.append(Diagnostic("S209", f"the policy expires ({meta.expires}) before it takes effect ({start})",

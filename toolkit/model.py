@@ -389,6 +389,7 @@ class Metadata:
     issued: dt.date | None = None
     effective: dt.date | None = None
     expires: dt.date | None = None
+    updated: dt.date | None = None
     supersedes: tuple[Text, ...] = ()
     services: tuple[str, ...] = ()
     grades: tuple[str, ...] = ()

@@ -30,6 +30,12 @@ from .. import __version__
 from ..diagnostics import Diagnostic, render_json, render_text, summary_line
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+
+#: True when the command runs as the `govpost` process itself (:func:`main`), which ends when the
+#: command does; False when the CLI is invoked inside a longer-lived process (tests, CliRunner).
+#: A command may then leave memory to the operating system instead of freeing it (see `build`).
+ONE_SHOT = False
+
 OUTCOME_CHOICES = ("permitted", "advisory", "requires_sanction", "prohibited")
 
 
@@ -105,6 +111,8 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the CLI; an unexpected exception is a bug and exits 3."""
+    global ONE_SHOT
+    ONE_SHOT = True
     try:
         cli.main(args=argv, prog_name="govpost")
     except SystemExit:

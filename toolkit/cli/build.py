@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -40,7 +41,13 @@ def build(policy: str, out_dir: str, template: str | None, pdf_variant: str, no_
     """
     from ..build import BuildError, BuildOptions
     from ..build import build as run_build
+    from . import app
 
+    if app.ONE_SHOT:
+        # One build, then the process ends. WeasyPrint leaves some 300,000 objects in reference
+        # cycles (a 38-page circular); collecting them costs 0.2-0.3 s that the operating system
+        # does for free at exit. Files are written and closed explicitly before this matters.
+        gc.disable()
     options = BuildOptions(out_dir=Path(out_dir), template=template, pdf_variant=pdf_variant, pdf=not no_pdf)
     try:
         result = run_build(policy, options)
@@ -69,6 +76,8 @@ def build(policy: str, out_dir: str, template: str | None, pdf_variant: str, no_
         click.echo(f"wrote {path}{detail}")
     if no_pdf and (Path(out_dir) / f"{result.policy_id}.pdf").exists():
         click.echo(f"note: {Path(out_dir) / f'{result.policy_id}.pdf'} is from an earlier build (--no-pdf)", err=True)
+    if app.ONE_SHOT:
+        gc.freeze()  # and keep the interpreter's exit from collecting them either
     raise SystemExit(EXIT_OK)
 
 

@@ -16,11 +16,8 @@ Exit codes, the same for every command:
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -73,6 +70,18 @@ def _write_atomic(path: Path, text: str) -> None:
     from ..atomic import write_file
 
     write_file(path, text.encode("utf-8"))
+
+
+def emit(text: str, output: str | None, color: bool = False) -> None:
+    """A report to ``output`` (written atomically) or, without one, to standard output."""
+    if output:
+        try:
+            _write_atomic(Path(output), text)
+        except OSError as exc:
+            raise Failure(EXIT_INVALID, f"error: cannot write `{output}`: {exc.strerror or exc}") from None
+    else:
+        # click.echo strips colour codes when not writing to a terminal, unless told otherwise.
+        click.echo(text, nl=False, color=color)
 
 
 def _load_ruleset(target: str, fmt: str = "text") -> dict[str, Any]:

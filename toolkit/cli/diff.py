@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from .app import EXIT_INVALID, Failure, _color, _print_diagnostics, _write_atomic, cli
+from .app import EXIT_INVALID, Failure, _color, _print_diagnostics, cli, emit
 
 FORMAT_OPTION = click.option(
     "--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True,
@@ -16,17 +15,6 @@ OUTPUT_OPTION = click.option("-o", "--output", "output", type=click.Path(dir_oka
                              help="Write the report to this file instead of standard output.")
 COLOR_OPTION = click.option("--color/--no-color", "color", default=None,
                             help="Colour the text report (default: when writing to a terminal).")
-
-
-def _emit(text: str, output: str | None, color: bool = False) -> None:
-    if output:
-        try:
-            _write_atomic(Path(output), text)
-        except OSError as exc:
-            raise Failure(EXIT_INVALID, f"error: cannot write `{output}`: {exc.strerror or exc}") from None
-    else:
-        # click.echo strips colour codes when not writing to a terminal, unless told otherwise.
-        click.echo(text, nl=False, color=color)
 
 
 def _use_color(color: bool | None, fmt: str, output: str | None) -> bool:
@@ -97,7 +85,7 @@ def diff(old: str | None, new: str | None, git_range: str | None, fmt: str, outp
         if f.status == "invalid" and fmt != "text":
             _print_diagnostics(list(f.diagnostics), "text")
     use_color = _use_color(color, fmt, output)
-    _emit(render_diff(report, fmt, color=use_color), output, use_color)
+    emit(render_diff(report, fmt, color=use_color), output, use_color)
     if report.exit_code == EXIT_INVALID:
         click.echo("error: a policy in the range has errors; the report shows them", err=True)
     raise SystemExit(report.exit_code)
@@ -139,7 +127,7 @@ def compare(a: str, b: str, fmt: str, output: str | None, color: bool | None) ->
     except (api.InvalidInput, GitError) as exc:
         raise _invalid(exc) from None
     use_color = _use_color(color, fmt, output)
-    _emit(render_comparison(report, fmt, color=use_color), output, use_color)
+    emit(render_comparison(report, fmt, color=use_color), output, use_color)
     raise SystemExit(report.exit_code)
 
 

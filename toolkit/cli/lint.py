@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .app import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, _color, _print_diagnostics, _write_atomic, cli
+from .app import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, _color, _print_diagnostics, cli, emit
 from .fmt import policy_files
 
 
@@ -87,10 +87,7 @@ def lint_cmd(paths: tuple[str, ...], fmt: str, fail_on: str | None, config_path:
         report = lint.render_sarif(findings, config)
     else:
         report = lint.render_github(findings)
-    if output:
-        _write_atomic(Path(output), report + "\n" if report else "")
-    elif report:
-        click.echo(report)
+    emit(report + "\n" if report else "", output)
     if code == EXIT_OK and lint.fails(findings, fail_on or config.fail_on):
         code = EXIT_FINDINGS
     raise SystemExit(code)

@@ -10,7 +10,17 @@ from typing import Any
 import click
 
 from ..diagnostics import Diagnostic, render_json, summary_line
-from .app import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, Failure, _color, _load_ruleset, _print_diagnostics, _write_atomic, cli
+from .app import (
+    EXIT_FINDINGS,
+    EXIT_INVALID,
+    EXIT_OK,
+    Failure,
+    _color,
+    _load_ruleset,
+    _print_diagnostics,
+    _write_atomic,
+    cli,
+)
 
 # ---------------------------------------------------------------------------
 # validate

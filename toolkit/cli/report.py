@@ -5,13 +5,12 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any
 
 import click
 import orjson
 
-from .app import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, OUTCOME_CHOICES, Failure, _color, _write_atomic, cli
+from .app import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, OUTCOME_CHOICES, Failure, _color, cli, emit
 
 # How many unreadable lines are listed before the command gives up listing them.
 _MAX_PROBLEMS = 20
@@ -144,14 +143,7 @@ def report(results: tuple[str, ...], errors_paths: tuple[str, ...], fmt: str, ou
             raise Failure(EXIT_INVALID, f"error: {exc}") from None
     else:
         text = render_summary_text(summary, color=use_color)
-    if output:
-        try:
-            _write_atomic(Path(output), text)
-        except OSError as exc:
-            raise Failure(EXIT_INVALID, f"error: cannot write `{output}`: {exc.strerror or exc}") from None
-    else:
-        # click.echo strips colour codes when not writing to a terminal, unless told otherwise.
-        click.echo(text, nl=False, color=use_color)
+    emit(text, output, use_color)
     threshold = OUTCOME_CHOICES.index(fail_on) if fail_on != "never" else len(OUTCOME_CHOICES)
     flagged = any(summary.outcomes[i] for i in range(threshold, len(OUTCOME_CHOICES)))
     raise SystemExit(EXIT_FINDINGS if flagged else EXIT_OK)

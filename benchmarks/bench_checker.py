@@ -13,6 +13,8 @@ share of them touching the policy's lexicons):
   identical to the command's), in one process and with `--jobs` worker
   processes (best and median of `--repeat` runs), and its throughput on
   already-decoded posts;
+- the same path on Devanagari posts (Hindi words, a quarter as many), where
+  tokenising cannot take the ASCII shortcuts;
 - the naive baseline's throughput on the same posts: each clause's lexicons and
   patterns compiled to separate Python `re` expressions and matched clause by
   clause, signals re-evaluated for every clause.
@@ -89,6 +91,32 @@ def synthetic_posts(ruleset: dict[str, Any], n: int, seed: int) -> list[dict[str
         if rng.random() < 0.05:
             post["labels"] = [rng.choice(sorted(ruleset["labels"]) or ["x"])]
         posts.append(post)
+    return posts
+
+
+HINDI_FILLER = (  # noqa: SIM905
+    "आज जिले में किसानों के साथ बैठक हुई और सड़क पानी स्कूल स्वास्थ्य शिविर की समीक्षा की गई "
+    "सभी नागरिकों को धन्यवाद हम गर्व से काम कर रहे हैं सुबह शाम सेवा रिपोर्ट प्रशिक्षण सत्र "
+    "स्थानीय समुदाय कार्यक्रम जागरूकता अभियान सहायता विवरण लिंक पढ़ें बारिश मौसम त्योहार परिवार मित्र"
+).split()
+
+
+def synthetic_hindi_posts(ruleset: dict[str, Any], n: int, seed: int) -> list[dict[str, Any]]:
+    """Deterministic Devanagari posts: ~30 words; one in five carries a Hindi lexicon entry, some a hashtag."""
+    rng = random.Random(seed)
+    entries = sorted({e for lex in ruleset["lexicons"].values() for e in lex["entries"] if not e.isascii()})
+    posts = []
+    for i in range(n):
+        words = [rng.choice(HINDI_FILLER) for _ in range(rng.randint(18, 42))]
+        if entries and rng.random() < 0.2:
+            words.insert(rng.randrange(len(words) + 1), rng.choice(entries))
+        if rng.random() < 0.3:
+            words.insert(rng.randrange(len(words) + 1), rng.choice(["#Kerala", "district", "Collector", "2029"]))
+        posts.append({
+            "id": f"h{i:07d}", "text": " ".join(words) + "।", "platform": rng.choice(["x", "facebook"]),
+            "account": {"kind": rng.choice(["personal", "official"]), "handle": f"@h{i % 50}"},
+            "posted_at": f"2029-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T10:00:00+05:30",
+        })
     return posts
 
 
@@ -214,10 +242,10 @@ def main() -> None:
     posts = synthetic_posts(ruleset, args.posts, args.seed)
     jsonl = b"".join(orjson.dumps(p) + b"\n" for p in posts)
 
-    def run_jsonl(jobs: int) -> int:
+    def run_jsonl(jobs: int, data: bytes = jsonl) -> int:
         out = io.BytesIO()
         hits = 0
-        chunks = read_chunks("-", "jsonl", stream=io.BytesIO(jsonl))
+        chunks = read_chunks("-", "jsonl", stream=io.BytesIO(data))
         for _chunk, res in run_ordered(chunks, checker, jobs=jobs):
             out.write(res.output)
             hits += sum(res.counts[1:])
@@ -236,6 +264,9 @@ def main() -> None:
     best1, med1, hits = runs(run_jsonl, 1)
     bestj, medj, _ = runs(run_jsonl, args.jobs)
     best_dec, med_dec, _ = runs(lambda: [checker.check_post(dict(p, labels=list(p["labels"]))) for p in decoded])
+    hindi = b"".join(orjson.dumps(p) + b"\n" for p in synthetic_hindi_posts(ruleset, args.posts // 4, args.seed))
+    run_jsonl(1, hindi)  # warm-up
+    best_hi, med_hi, _ = runs(run_jsonl, 1, hindi)
     naive = NaiveChecker(ruleset)
     sample = decoded[: args.baseline_posts]
     t_naive, _ = timed(lambda: [naive.check(p) for p in sample])
@@ -253,6 +284,9 @@ def main() -> None:
     print(f"checker, JSONL, --jobs {args.jobs:<3d} {n / bestj:10,.0f} posts/s  "
           f"({best1 / bestj:.2f} x one process; median {n / medj:,.0f})")
     print(f"checker, decoded posts      {n / best_dec:10,.0f} posts/s  (median {n / med_dec:,.0f})")
+    n_hi = args.posts // 4
+    print(f"checker, JSONL, Devanagari  {n_hi / best_hi:10,.0f} posts/s  (one process, {n_hi} Hindi posts; "
+          f"median {n_hi / med_hi:,.0f})")
     print(f"naive baseline              {naive_rate:10,.0f} posts/s  (per-clause re, {len(sample)} posts)")
     print(f"speed-up over baseline      {n / best1 / naive_rate:10.1f} x")
     print(f"load average                {os.getloadavg()[0]:10.2f}      (on {os.cpu_count()} cores)")

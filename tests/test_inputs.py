@@ -293,3 +293,13 @@ def test_unreadable_urls_are_input_errors(tmp_path: Path) -> None:
         list(read_chunks((tmp_path / "missing.parquet").as_uri()))
     code, _out, stderr = run(["memory://govpost-test/missing.jsonl"])
     assert code == EXIT_INVALID and "error[I501]" in stderr and "Traceback" not in stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t\r\n\x0bab{}", max_size=60))
+def test_blank_lines_counts_what_a_multiline_regex_counts(text: str) -> None:
+    import re
+
+    from toolkit.inputs import blank_lines
+
+    assert blank_lines(text) == len(re.findall(r"^[^\S\n]*\n", text, re.MULTILINE))

@@ -4,9 +4,11 @@ A chunk is a run of consecutive records of one input. :func:`check_chunk`
 checks one and returns the result records and the error records, in the
 formats documented in docs/checking-at-scale.md:
 
-- a **result record** is ``{"input", "record", "line"}`` followed by the
-  verdict (``id``, ``outcome``, ``deciding``, ``findings``, ``excepted``,
-  and ``warnings`` when there are any);
+- a **result record** is ``{"input", "record", "line"}``, the verdict's
+  ``id``, the post's identity (``platform``, ``account``: the account's
+  handle, ``posted_at``: each as given, or null), then the rest of the
+  verdict (``outcome``, ``deciding``, ``findings``, ``excepted``, and
+  ``warnings`` when there are any);
 - an **error record** is ``{"input", "record", "line", "errors"}``, where
   ``errors`` lists the problems (``code``, ``field``, ``message``, and
   ``help`` when there is a hint).
@@ -21,6 +23,7 @@ model or the command line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +37,17 @@ from .rules import OUTCOMES
 
 # json.dumps(..., ensure_ascii=False) for a string, without the generic encoder's set-up cost.
 _quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
+_encoder = json.JSONEncoder(ensure_ascii=False)
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
+    # The C encoder json.dumps builds on every call, built once (without the check for
+    # circular references, which our records, trees of dicts and lists, never need).
+    _iterencode = _c_make_encoder(None, _encoder.default, _quote, None, ": ", ", ", False, False, True)
+
+    def _dumps(value: Any) -> str:
+        return _quote(value) if type(value) is str else "".join(_iterencode(value, 0))
+else:  # pragma: no cover - CPython always has it
+    _dumps = _encoder.encode
 
 # One framed record: (record number, line number, decoded value, problem or None).
 Framed = tuple[int, int, Any, "Problem | None"]
@@ -77,12 +90,30 @@ def check_chunk(checker: Checker, lines_or_records: Iterable[Any], first_line_no
             post, problems = validate(value)
             if post is not None:
                 verdict = checker.check_post(post)
-                results.append({"input": source_name, "record": index, "line": line, **verdict.to_json()})
+                results.append(result_record(source_name, index, line, verdict, value))
                 continue
         else:
             problems = [problem]
         errors.append(error_record(source_name, index, line, problems))
     return results, errors
+
+
+def identity(record: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The post's platform, account handle and ``posted_at`` as given (each None when absent)."""
+    account = record.get("account")
+    return (record.get("platform"), account.get("handle") if type(account) is dict else None,
+            record.get("posted_at"))
+
+
+def result_record(source_name: str, index: int, line: int, verdict: Verdict, record: dict[str, Any]) -> dict[str, Any]:
+    """The result record of a checked post (``record`` is the post as given, before defaults)."""
+    platform, account, posted_at = identity(record)
+    out = {"input": source_name, "record": index, "line": line, "id": verdict.id, "platform": platform,
+           "account": account, "posted_at": posted_at}
+    body = verdict.to_json()
+    del body["id"]
+    out.update(body)
+    return out
 
 
 def error_record(source_name: str, index: int, line: int, problems: list[Problem]) -> dict[str, Any]:
@@ -152,6 +183,19 @@ def frame_lines(lines: list[str], first_line_no: int, first_record_no: int, fina
         index += 1
         lineno += 1
     return out
+
+
+def _frame_plain(lines: list[str], first_line_no: int, first_record_no: int) -> list[Framed] | None:
+    """Records of lines that are each one JSON value (the common chunk), or None for any other chunk.
+
+    Integers beyond 64 bits come back as floats: only a record that fails the
+    fast validation (no field of a post is a number) is decoded again exactly.
+    """
+    decode = orjson.loads
+    try:
+        return [(first_record_no + i, first_line_no + i, decode(line), None) for i, line in enumerate(lines)]
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _json_error(exc: json.JSONDecodeError) -> str:
@@ -285,6 +329,8 @@ class Encoder:
             }
             self._clause[clause["id"]] = _dumps(static)[:-1] + ', "evidence": '
         self._prefix: dict[str, str] = {}
+        self._quiet = (f', "outcome": "{checker.default_outcome}", "deciding": [], "findings": [], '
+                       '"excepted": []}')
 
     def prefix(self, source: str) -> str:
         p = self._prefix.get(source)
@@ -292,26 +338,63 @@ class Encoder:
             p = self._prefix[source] = '{"input": ' + _quote(source) + ', "record": '
         return p
 
-    def result(self, prefix: str, index: int, line: int, v: Verdict) -> str:
-        ident = v.id
+    def result(self, prefix: str, index: int, line: int, v: Verdict | None, record: dict[str, Any] | None = None,
+               ident: Any = None) -> str:
+        """The line of a result record (``record``: the post as given, for its identity).
+
+        ``v`` None is the verdict :meth:`toolkit.evaluate.Checker.check_post_or_none` leaves out:
+        the default outcome, nothing applies, no warnings (then ``ident`` is the post's id).
+        """
+        if v is not None:
+            ident = v.id
         if ident is None:
             id_text = "null"
         elif type(ident) is str:
             id_text = _quote(ident)
         else:
             id_text = _dumps(ident)
+        if record is None:
+            identity = ', "platform": null, "account": null, "posted_at": null'
+        else:
+            # A platform is a validated enumeration value, a date and time matched the ISO 8601
+            # pattern: neither has a character JSON escapes.
+            platform = record.get("platform")
+            account = record.get("account")
+            handle = account.get("handle") if account else None
+            posted_at = record.get("posted_at")
+            identity = (', "platform": ' + ("null" if platform is None else '"' + platform + '"')
+                        + ', "account": ' + ("null" if handle is None else _quote(handle))
+                        + ', "posted_at": ' + ("null" if posted_at is None else '"' + posted_at + '"'))
+        if v is None:
+            return f'{prefix}{index}, "line": {line}, "id": {id_text}{identity}{self._quiet}'
         if v.findings:
             clause = self._clause
             findings = "[" + ", ".join(
                 clause[f["clause"]] + _dumps(f["evidence"]) + "}" for f in v.findings
             ) + "]"
             deciding = _dumps(v.deciding)
+        elif not v.excepted and not v.warnings:
+            # The common case: nothing applies.
+            return (f'{prefix}{index}, "line": {line}, "id": {id_text}{identity}, "outcome": "{v.outcome}", '
+                    '"deciding": [], "findings": [], "excepted": []}')
         else:
             findings = deciding = "[]"
         excepted = _dumps(v.excepted) if v.excepted else "[]"
         tail = f', "warnings": {_dumps(v.warnings)}}}' if v.warnings else "}"
-        return (f'{prefix}{index}, "line": {line}, "id": {id_text}, "outcome": "{v.outcome}", '
+        return (f'{prefix}{index}, "line": {line}, "id": {id_text}{identity}, "outcome": "{v.outcome}", '
                 f'"deciding": {deciding}, "findings": {findings}, "excepted": {excepted}{tail}')
+
+    def identity(self, record: dict[str, Any]) -> str:
+        """``, "platform": …, "account": …, "posted_at": …`` of a post as given (validated)."""
+        platform = record.get("platform")
+        account = record.get("account")
+        handle = account.get("handle") if account else None
+        posted_at = record.get("posted_at")
+        # A platform is a validated enumeration value, a date and time matched the ISO 8601
+        # pattern: neither has a character JSON escapes.
+        return (', "platform": ' + ("null" if platform is None else '"' + platform + '"')
+                + ', "account": ' + ("null" if handle is None else _quote(handle))
+                + ', "posted_at": ' + ("null" if posted_at is None else '"' + posted_at + '"'))
 
 
 _ENCODERS: dict[int, Encoder] = {}
@@ -333,8 +416,17 @@ def run_chunk(checker: Checker, chunk: Chunk, *, summary: bool = False, keep_res
     ``summary``, also a :class:`toolkit.summary.Summary` of the chunk, which
     the caller merges in input order.
     """
+    lines: list[str] | None = None
     if isinstance(chunk.data, str):
-        framed = frame_lines(split_lines(chunk.data), chunk.first_line, chunk.first_record, chunk.final)
+        lines = split_lines(chunk.data)
+        if not summary and not keep_results and encode:
+            fast = _run_plain(checker, chunk, lines)
+            if fast is not None:
+                return fast
+        framed = _frame_plain(lines, chunk.first_line, chunk.first_record)
+        if framed is None:
+            framed = frame_lines(lines, chunk.first_line, chunk.first_record, chunk.final)
+            lines = None
     else:
         framed = chunk.data
     enc = encoder_for(checker)
@@ -350,19 +442,34 @@ def run_chunk(checker: Checker, chunk: Chunk, *, summary: bool = False, keep_res
         from .summary import Summary
 
         acc = Summary()
-    check_post = checker.check_post
+    check_post = checker.check_post_or_none
+    result = enc.result
+    default = checker.default_outcome
+    default_rank = rank[default]
     for index, line, value, problem in framed:
         if problem is None:
             post = _fast(value)
             if post is None:
+                if lines is not None:
+                    # Decoded without the check for integers beyond 64 bits: decode it exactly.
+                    with contextlib.suppress(orjson.JSONDecodeError):
+                        value = loads(lines[index - chunk.first_record])
                 post, problems = validate(value)
             if post is not None:
                 v = check_post(post)
-                counts[rank[v.outcome]] += 1
-                if encode:
-                    out.append(enc.result(prefix, index, line, v))
+                if v is None:
+                    counts[default_rank] += 1
+                    if encode:
+                        out.append(result(prefix, index, line, None, value, post.get("id")))
+                    if acc is None and not keep_results:
+                        continue
+                    v = Verdict(post.get("id"), default, [], [], [], [])
+                else:
+                    counts[rank[v.outcome]] += 1
+                    if encode:
+                        out.append(result(prefix, index, line, v, value))
                 if acc is not None or keep_results:
-                    rec = {"input": name, "record": index, "line": line, **v.to_json()}
+                    rec = result_record(name, index, line, v, value)
                     if acc is not None:
                         acc.add(rec, post)
                     if keep_results:
@@ -378,6 +485,59 @@ def run_chunk(checker: Checker, chunk: Chunk, *, summary: bool = False, keep_res
             out.append(_dumps(err))
     data = ("\n".join(out) + "\n").encode("utf-8") if out else b""
     return ChunkResult(data, errors, counts, len(framed), acc, results)
+
+
+def _run_plain(checker: Checker, chunk: Chunk, lines: list[str]) -> ChunkResult | None:
+    """:func:`run_chunk` of a chunk whose every line is one JSON value, in one loop; None for any other chunk.
+
+    The command's hot path: each line is decoded, validated, checked and
+    encoded in turn. A record the fast validation refuses is decoded again
+    exactly (integers beyond 64 bits) and validated fully.
+    """
+    enc = encoder_for(checker)
+    prefix = enc.prefix(chunk.source)
+    rank = {o: i for i, o in enumerate(OUTCOMES)}
+    counts = [0] * len(OUTCOMES)
+    default_rank = rank[checker.default_outcome]
+    out: list[str] = []
+    append = out.append
+    errors: list[dict[str, Any]] = []
+    check_post = checker.check_post_or_none
+    result = enc.result
+    decode = orjson.loads
+    fast = _fast
+    index = chunk.first_record
+    line = chunk.first_line
+    try:
+        for text in lines:
+            value = decode(text)
+            post = fast(value)
+            if post is not None:
+                v = check_post(post)
+                if v is None:
+                    counts[default_rank] += 1
+                    append(result(prefix, index, line, None, value, post.get("id")))
+                else:
+                    counts[rank[v.outcome]] += 1
+                    append(result(prefix, index, line, v, value))
+            else:
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    value = loads(text)
+                post, problems = validate(value)
+                if post is not None:
+                    v = checker.check_post(post)
+                    counts[rank[v.outcome]] += 1
+                    append(result(prefix, index, line, v, value))
+                else:
+                    err = error_record(chunk.source, index, line, problems)
+                    errors.append(err)
+                    append(_dumps(err))
+            index += 1
+            line += 1
+    except orjson.JSONDecodeError:
+        return None  # a blank line, or a record that is not one line: the careful framing reads the chunk
+    data = ("\n".join(out) + "\n").encode("utf-8") if out else b""
+    return ChunkResult(data, errors, counts, len(lines), None, [])
 
 
 def iter_framed(chunks: Iterable[Chunk]) -> Iterator[Framed]:
@@ -402,8 +562,14 @@ _WORKER: dict[str, Any] = {}
 
 
 def worker_init(ruleset: dict[str, Any], summary: bool = False) -> None:
-    """Initializer of a worker process: compile the rule set once."""
-    _WORKER["checker"] = Checker(ruleset)
+    """Initializer of a worker process: compile the rule set once.
+
+    A worker forked by :func:`run_ordered` takes the parent's compiled
+    checker (the same rule set object) instead, with the caches it has
+    warmed: its clause lookups, its folded words.
+    """
+    inherited = _WORKER.pop("parent", None)
+    _WORKER["checker"] = inherited if inherited is not None and inherited.ruleset is ruleset else Checker(ruleset)
     _WORKER["summary"] = summary
 
 
@@ -428,8 +594,9 @@ def run_ordered(chunks: Iterable[Chunk], checker: Checker, *, jobs: int = 1, sum
 
     At most ``in_flight`` chunks (default: twice the workers) are read ahead
     of the one being written, so memory stays flat however long the input.
-    Workers are started only when the input has more than one chunk, and
-    load the rule set once each.
+    Workers are started only when the input has more than one chunk; forked
+    ones take this process's compiled checker, others load the rule set once
+    each.
 
     Record numbers of JSON Lines chunks are given on the assumption that
     every non-blank line is one record; a chunk with records spread over
@@ -450,7 +617,12 @@ def run_ordered(chunks: Iterable[Chunk], checker: Checker, *, jobs: int = 1, sum
     from collections import deque
 
     ctx = mp.get_context("fork" if sys.platform == "linux" else "spawn")
-    pool = ctx.Pool(jobs, initializer=worker_init, initargs=(checker.ruleset, summary))
+    # Forked workers find the compiled checker in their copy of this module (see worker_init).
+    _WORKER["parent"] = checker
+    try:
+        pool = ctx.Pool(jobs, initializer=worker_init, initargs=(checker.ruleset, summary))
+    finally:
+        _WORKER.pop("parent", None)
     try:
         yield from _renumbered(_chain_chunks(first, second, it), checker, summary,
                                (pool, deque(), in_flight or 2 * jobs))

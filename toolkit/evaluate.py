@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +25,14 @@ import ahocorasick
 
 from .posts import Problem, validate
 from .rules import OUTCOMES
-from .text import Normalized, entry_keys, hashtag_key, hashtags, tokens
+from .text import Normalized, entry_keys, hashtag_key, hashtags, normalized_words, tokens, word_spans
 
 # On ASCII text a word is [A-Za-z0-9]+, lowered (toolkit.text): everything else separates words.
 _ASCII_FOLD = bytes(
     (c | 0x20) if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256)
 )
+
+_SPACES = re.compile(rb"  +")
 
 PATTERN_FLAGS = {"i": "(?i)", "s": "(?s)", "m": "(?m)"}
 _RANK = {name: i for i, name in enumerate(OUTCOMES)}
@@ -38,7 +41,7 @@ Evidence = dict[str, Any]
 Fn = Callable[["_Ctx", "list[Evidence] | None"], bool]
 
 
-@dataclass
+@dataclass(slots=True)
 class Verdict:
     """The result of checking one post."""
 
@@ -70,9 +73,14 @@ class _Ctx:
     def __init__(self, post: dict[str, Any], checker: Checker):
         self.post = post
         # A label set on an attached item counts as a label of the post.
-        self.labels = set(post["labels"])
-        for item in post["media"]:
-            self.labels.update(item.get("labels") or ())
+        media = post["media"]
+        if media:
+            self.labels = set(post["labels"])
+            for item in media:
+                self.labels.update(item.get("labels") or ())
+        else:
+            labels = post["labels"]
+            self.labels = set(labels) if labels else _NO_LABELS
         self.ts = post["_ts"]
         self.lex: dict[str, dict[str, list[Evidence]]] = {}
         self.pat: dict[str, dict[str, list[Evidence]]] = {}
@@ -88,7 +96,16 @@ def _field_values(post: dict[str, Any], path: str) -> list[tuple[str, Any]]:
 def _accessor(path: str) -> Callable[[dict[str, Any]], list[tuple[str, Any]]]:
     if path in _ACCESSORS:
         return _ACCESSORS[path]
-    return lambda post: _field_values_slow(post, path)
+    head = path.partition(".")[0]
+
+    def get(post: dict[str, Any]) -> list[tuple[str, Any]]:
+        # Most posts have no media, no links, no labels: nothing to fan out.
+        value = post.get(head)
+        if value is None or (type(value) is list and not value):
+            return []
+        return _field_values_slow(post, path)
+
+    return get
 
 
 def _scalar(name: str) -> Callable[[dict[str, Any]], list[tuple[str, Any]]]:
@@ -208,6 +225,67 @@ class LexiconMatcher:
                 for lex_id, entry in self._hashtags.get(tag, ()):
                     yield lex_id, entry, s, e
 
+    def scan(self, value: str) -> list[tuple[str, str, int, int]]:
+        """``list(self.find(value))``, with no generator and no span work for a text that matches nothing."""
+        if not self._has_words:
+            return list(self.find(value))
+        hashtag = "#" in value
+        ascii = not hashtag and value.isascii()
+        if ascii:
+            # Words joined by single spaces and padded: runs of separators made one space, by C-level passes.
+            folded = value.encode("ascii").translate(_ASCII_FOLD)
+            words = _SPACES.sub(b" ", folded).strip(b" ") if b"  " in folded else folded.strip(b" ")
+            text = " " + words.decode("ascii") + " " if words else " "
+        else:
+            words_text = normalized_words(value)
+            text = " " + words_text + " " if words_text else " "
+        hits = self._automaton.iter(text)
+        first = next(hits, None)
+        if first is None:
+            return self._hashtag_hits(value, []) if hashtag else []
+        out: list[tuple[str, str, int, int]] = []
+        if ascii:
+            # The folded text keeps the original's positions; the normalised one is it with its
+            # leading spaces dropped and each run of spaces made one. A position maps back by
+            # adding the spaces dropped before it: the leading ones and those of each run.
+            lead = len(folded) - len(folded.lstrip(b" "))
+            runs: list[tuple[int, int]] = []  # (position of a run's space in `words`, spaces dropped up to it)
+            if b"  " in folded:
+                dropped = 0
+                for mt in _SPACES.finditer(folded, lead):
+                    runs.append((mt.start() - lead - dropped, dropped + mt.end() - mt.start() - 1))
+                    dropped = runs[-1][1]
+            for end, (length, owners) in itertools.chain((first,), hits):
+                # In `words`, the match covers [end - length + 1, end - 1): text is " " + words + " ".
+                q = end - length + 1
+                r = end - 2  # its last character
+                s = q + lead
+                e = r + lead + 1
+                for at, total in runs:
+                    if at >= r:
+                        break
+                    if at < q:
+                        s = q + lead + total
+                    e = r + lead + total + 1
+                for lex_id, entry in owners:
+                    out.append((lex_id, entry, s, e))
+            return out
+        norm = Normalized(text, value)
+        norm._spans = [(s, e) for _t, s, e in tokens(value)] if hashtag else word_spans(value)
+        for end, (length, owners) in itertools.chain((first,), hits):
+            s, e = norm.original_span(end - length + 2, end)
+            for lex_id, entry in owners:
+                out.append((lex_id, entry, s, e))
+        return self._hashtag_hits(value, out) if hashtag else out
+
+    def _hashtag_hits(self, value: str, out: list[tuple[str, str, int, int]]) -> list[tuple[str, str, int, int]]:
+        """The entries written as hashtags found in a text, after ``out`` (as :meth:`find` gives them)."""
+        if self._hashtags:
+            for tag, s, e in hashtags(value):
+                for lex_id, entry in self._hashtags.get(tag, ()):
+                    out.append((lex_id, entry, s, e))
+        return out
+
 
 class Checker:
     """Checks posts against one compiled rule set."""
@@ -287,6 +365,47 @@ class Checker:
         self._trigger_values = sorted({a[1] for a in atoms if a[0] == "field"})
         self._trigger_getters = [(path, _accessor(path)) for path in self._trigger_values]
         self._trigger_periods = sorted({a[1] for a in atoms if a[0] == "period"})
+
+        # The hot path (check_post): every trigger atom is one bit, the atoms
+        # that hold for a post one int, and a clause is evaluated only when
+        # each of its necessary sets (a mask) shares a bit with the post's.
+        bit_of = {atom: 1 << i for i, atom in enumerate(sorted(atoms, key=repr))}
+        self._clause_masks = [[sum(bit_of[a] for a in t) for t in trig] for _c, _w, _u, trig in self._clauses]
+        self._label_bits = {a[1]: b for a, b in bit_of.items() if a[0] == "label"}
+        self._value_bits = []
+        for path in self._trigger_values:
+            table = {a[2]: b for a, b in bit_of.items() if a[0] == "field" and a[1] == path}
+            head, _, rest = path.partition(".")
+            if path in _ACCESSORS:
+                group, name = (head, rest) if rest else (None, head)
+            else:
+                group = name = None
+            self._value_bits.append((table, group, name, _accessor(path), {}))
+        self._period_bits = [(*self._periods[p], bit_of[("period", p)]) for p in self._trigger_periods]
+        # The searched fields, a single-valued one read directly: (path, group, name, get, lexicons, patterns).
+        self._text_fields = []
+        for path, get, lexicons, patterns in self._trigger_fields:
+            head, _, rest = path.partition(".")
+            if path in _ACCESSORS:
+                group, name = (head, rest) if rest else (None, head)
+            else:
+                group = name = None
+            self._text_fields.append((path, group, name, get, lexicons, patterns))
+        # The set's own Match (on UTF-8 bytes), without the wrapper's checks, when the binding has one.
+        raw_set = getattr(self._set, "_set", None)
+        self._raw_set = raw_set is not None
+        self._set_match = raw_set.Match if raw_set is not None else self._set.Match
+        self._lex_bits = {(a[1], a[2]): b for a, b in bit_of.items() if a[0] == "lex"}
+        self._pat_bits = {(a[1], a[2]): b for a, b in bit_of.items() if a[0] == "pat"}
+        # What a finding of each clause holds besides its evidence (its citations list is shared).
+        self._finding_parts = [
+            (_RANK[c["outcome"]], {"clause": c["id"], "number": c["number"], "title": c["title"], "topic": c["topic"],
+                                   "outcome": c["outcome"], "authority": c["authority"],
+                                   "citations": [x["text"] for x in c["citations"]]})
+            for c, _w, _u, _t in self._clauses
+        ]
+        # The clauses to evaluate, by the set of atoms that hold (bounded; exact whatever its size).
+        self._candidates: dict[int, list[int]] = {}
 
     # -- triggers ---------------------------------------------------------
 
@@ -539,8 +658,194 @@ class Checker:
             out.append(warning)
         return out
 
+    def _clauses_for(self, bits: int) -> list[int]:
+        """The clauses each of whose necessary sets has an atom among ``bits``, in document order."""
+        found = [i for i, masks in enumerate(self._clause_masks) if all(m & bits for m in masks)]
+        if len(self._candidates) >= 4096:
+            self._candidates.clear()
+        self._candidates[bits] = found
+        return found
+
+    def _scan_lexicons(self, values: list[tuple[str, Any]]) -> dict[str, list[Evidence]]:
+        """What :meth:`_lexicon_hits` finds, from a field's values."""
+        hits: dict[str, list[Evidence]] = {}
+        if self._lexicons:
+            scan = self._lexicons.scan
+            for where, value in values:
+                if not isinstance(value, str) or not value:
+                    continue
+                for lex_id, entry, s, e in scan(value):
+                    hits.setdefault(lex_id, []).append(
+                        {"field": where, "start": s, "end": e, "text": value[s:e], "lexicon": lex_id, "entry": entry}
+                    )
+        return hits if hits else _NONE
+
+    def _scan_patterns(self, values: list[tuple[str, Any]]) -> dict[str, list[Evidence]]:
+        """What :meth:`_pattern_hits` finds, from a field's values."""
+        hits: dict[str, list[Evidence]] = {}
+        if self._patterns:
+            match = self._set.Match
+            for where, value in values:
+                if not isinstance(value, str) or not value:
+                    continue
+                found = match(value)
+                if not found:
+                    continue
+                for index in sorted(found):
+                    pat_id = self._pattern_ids[index]
+                    for mt in self._patterns[index].finditer(value):
+                        if mt.end() == mt.start():
+                            continue
+                        hits.setdefault(pat_id, []).append(
+                            {"field": where, "start": mt.start(), "end": mt.end(), "text": mt.group(),
+                             "pattern": pat_id}
+                        )
+        return hits if hits else _NONE
+
     def check_post(self, post: dict[str, Any]) -> Verdict:
-        """Check a post that passed :func:`toolkit.posts.validate`."""
+        """Check a post that passed :func:`toolkit.posts.validate`.
+
+        The same verdict as :meth:`check_post_reference`, computed with the
+        trigger atoms as bits and the clauses to evaluate looked up by them.
+        """
+        verdict = self.check_post_or_none(post)
+        if verdict is None:
+            return Verdict(post.get("id"), self.default_outcome, [], [], [], [])
+        return verdict
+
+    def check_post_or_none(self, post: dict[str, Any]) -> Verdict | None:
+        """:meth:`check_post`, but None for the commonest verdict: the default, nothing applies, no warnings."""
+        if post["labels"] or post["media"]:
+            ctx: _Ctx | None = _Ctx(post, self)
+            labels = ctx.labels  # type: ignore[union-attr]
+        else:
+            ctx = None
+            labels = _NO_LABELS
+        bits = 0
+        if labels:
+            warnings = self._warnings(ctx)  # type: ignore[arg-type]
+            label_bits = self._label_bits
+            for label in labels:
+                bits |= label_bits.get(label, 0)
+        else:
+            warnings = []
+        for table, group, name, get, seen in self._value_bits:
+            if name is None:
+                for _where, value in get(post):
+                    bits |= table.get(value.casefold() if type(value) is str else value, 0)
+                continue
+            if group is None:
+                value = post.get(name)
+            else:
+                obj = post.get(group)
+                value = obj.get(name) if obj else None
+            if value is not None:
+                bit = seen.get(value)
+                if bit is None:
+                    # The bit of a value as given, remembered (a field holds few distinct values).
+                    bit = table.get(value.casefold() if type(value) is str else value, 0)
+                    if len(seen) < 1024:
+                        seen[value] = bit
+                bits |= bit
+        ts = post["_ts"]
+        if ts is not None:
+            for start, end, bit in self._period_bits:
+                if start <= ts < end:
+                    bits |= bit
+        lexmap: dict[str, dict[str, list[Evidence]]] = {}
+        patmap: dict[str, dict[str, list[Evidence]]] = {}
+        scan = self._lexicons.scan if self._lexicons else None
+        set_match = self._set_match if self._patterns else None
+        raw = self._raw_set
+        for path, group, name, get, lexicons, patterns in self._text_fields:
+            if name is None:
+                values = get(post)
+            else:
+                if group is None:
+                    value = post.get(name)
+                else:
+                    obj = post.get(group)
+                    value = obj.get(name) if obj else None
+                if value is None:
+                    values = None
+                elif type(value) is not str or not value:
+                    values = [(path, value)]
+                else:
+                    # The common case, one text: matched here, and nothing built when nothing matches.
+                    if lexicons:
+                        found = scan(value) if scan is not None else None
+                        if found:
+                            hits = lexmap[path] = {}
+                            for lex_id, entry, s, e in found:
+                                hits.setdefault(lex_id, []).append(
+                                    {"field": path, "start": s, "end": e, "text": value[s:e], "lexicon": lex_id,
+                                     "entry": entry}
+                                )
+                            for lex in hits:
+                                bits |= self._lex_bits.get((path, lex), 0)
+                        else:
+                            lexmap[path] = _NONE
+                    if patterns:
+                        if set_match is not None and (set_match(value.encode("utf-8")) if raw else set_match(value)):
+                            hits = patmap[path] = self._scan_patterns([(path, value)])
+                            for pat in hits:
+                                bits |= self._pat_bits.get((path, pat), 0)
+                        else:
+                            patmap[path] = _NONE
+                    continue
+            if not values:
+                lexmap[path] = _NONE
+                patmap[path] = _NONE
+                continue
+            if lexicons:
+                hits = lexmap[path] = self._scan_lexicons(values)
+                for lex in hits:
+                    bits |= self._lex_bits.get((path, lex), 0)
+            if patterns:
+                hits = patmap[path] = self._scan_patterns(values)
+                for pat in hits:
+                    bits |= self._pat_bits.get((path, pat), 0)
+        candidates = self._candidates.get(bits)
+        if candidates is None:
+            candidates = self._clauses_for(bits)
+        if not candidates:
+            return Verdict(post.get("id"), self.default_outcome, [], [], [], warnings) if warnings else None
+        if ctx is None:
+            ctx = _Ctx(post, self)
+        ctx.lex = lexmap
+        ctx.pat = patmap
+        findings = []
+        excepted = []
+        best = -1
+        clauses = self._clauses
+        statics = self._finding_parts
+        for i in candidates:
+            clause, when, unless, _trigger = clauses[i]
+            # Evaluated once, with its evidence: a condition's truth does not depend on whether
+            # evidence is gathered.
+            evidence: list[Evidence] = []
+            if not when(ctx, evidence):
+                continue
+            blocked = next((desc or "an exception applies" for desc, fn in unless if fn(ctx, None)), None)
+            if blocked is not None:
+                excepted.append({"clause": clause["id"], "number": clause["number"], "exception": blocked})
+                continue
+            rank, static = statics[i]
+            if rank > best:
+                best = rank
+            finding = static.copy()
+            finding["evidence"] = _dedupe(evidence)
+            findings.append(finding)
+        if best < 0:
+            if not excepted and not warnings:
+                return None
+            return Verdict(post.get("id"), self.default_outcome, [], [], excepted, warnings)
+        outcome = OUTCOMES[best]
+        deciding = [f["clause"] for f in findings if f["outcome"] == outcome]
+        return Verdict(post.get("id"), outcome, deciding, findings, excepted, warnings)
+
+    def check_post_reference(self, post: dict[str, Any]) -> Verdict:
+        """Check a post that passed :func:`toolkit.posts.validate`: the plain path, which tests hold the fast one to."""
         ctx = _Ctx(post, self)
         warnings = self._warnings(ctx) if ctx.labels else []
         findings = []
@@ -595,6 +900,7 @@ class Checker:
 
 
 _NONE: dict[str, list[Evidence]] = {}  # shared, never written: no matches in a field
+_NO_LABELS: frozenset[str] = frozenset()
 
 
 def _nodes(cond: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -630,7 +936,9 @@ def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
     seen = set()
     out = []
     for item in evidence:
-        key = tuple(sorted((k, str(v)) for k, v in item.items()))
+        # Every kind of evidence is built by one piece of code, so its keys always come in one
+        # order: the keys in order and the values as text identify an item.
+        key = (*item, *map(str, item.values()))
         if key not in seen:
             seen.add(key)
             out.append(item)

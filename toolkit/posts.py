@@ -152,10 +152,111 @@ def _fast_group(group: str, value: Any) -> dict[str, Any] | None:
 _EMPTY_POST = {**_DEFAULTS, "links": [], "labels": [], "media": [], "account": None, "author": None,
                "shared_from": None, "sanction": None}
 
+# posted_at → its UTC timestamp (None: not a valid date and time), for the dates seen lately:
+# many posts of an export share their date and time to the minute.
+_TS_CACHE: dict[str, float | None] = {}
+
+
+def _timestamp(value: str) -> float | None:
+    ts = _TS_CACHE.get(value, False)
+    if ts is False:
+        when = parse_datetime(value)
+        ts = when.timestamp() if when is not None else None
+        if len(_TS_CACHE) >= 16384:
+            _TS_CACHE.clear()
+        _TS_CACHE[value] = ts
+    return ts  # type: ignore[return-value]
+
+
+def _fast_group_alias(kinds: dict[str, Any], value: Any) -> bool:
+    """Whether a group object is well formed and has no null member (so it can be used as it is)."""
+    if type(value) is not dict:
+        return False
+    for key, sub in value.items():
+        kind = kinds.get(key)
+        if kind is _STR:
+            if type(sub) is not str:
+                return False
+        elif kind is None or sub is None:
+            return False
+        elif type(kind) is frozenset:  # an enumeration
+            if type(sub) is not str or sub not in kind:
+                return False
+        elif not _ok(kind, sub):
+            return False
+    return True
+
+
+_ACCOUNT_KINDS = _FAST_GROUP["account"]
+_MEDIA_KINDS = _FAST_GROUP["media"]
+_SANCTION_KINDS = _FAST_GROUP["sanction"]
+
 
 def _fast(record: Any) -> dict[str, Any] | None:
+    """The post of a well-formed record, or None to leave the record to the full validator.
+
+    It builds no more than it must: a record without nulls is merged over the
+    defaults in one C-level operation, and its objects are used as they are
+    (never modified) when they need no default.
+    """
     if type(record) is not dict:
         return None
+    ts = None
+    for key, value in record.items():
+        kind = _FAST_TOP.get(key)
+        if kind is _STR:
+            if type(value) is not str:
+                return _fast_copy(record) if value is None else None
+        elif kind is None:
+            if value is None:
+                return _fast_copy(record)
+            if key == "media":
+                if type(value) is not list:
+                    return None
+                for item in value:
+                    if not _fast_group_alias(_MEDIA_KINDS, item):
+                        return _fast_copy(record)
+            elif key in _FAST_GROUP:
+                if not _fast_group_alias(_FAST_GROUP[key], value):
+                    return _fast_copy(record)
+            else:
+                return None
+        elif value is None:
+            return _fast_copy(record)
+        elif kind is _TIME:
+            if type(value) is not str:
+                return None
+            ts = _timestamp(value)
+            if ts is None:
+                return None
+        elif kind is _STRLIST or kind is _BOOL:
+            if not _ok(kind, value):
+                return None
+        elif type(value) is not str or value not in kind:
+            return None
+    post = _EMPTY_POST | record
+    if "links" not in record:
+        post["links"] = []
+    if "labels" not in record:
+        post["labels"] = []
+    if "media" not in record:
+        post["media"] = []
+    account = post["account"]
+    if account is None:
+        post["account"] = {"kind": "personal"}
+    elif "kind" not in account:
+        post["account"] = {**account, "kind": "personal"}
+    sanction = post["sanction"]
+    if sanction is None:
+        post["sanction"] = {"obtained": False}
+    elif "obtained" not in sanction:
+        post["sanction"] = {**sanction, "obtained": False}
+    post["_ts"] = ts
+    return post
+
+
+def _fast_copy(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The fast path for a record with nulls (a null is an absent field): the post is built a field at a time."""
     post: dict[str, Any] = _EMPTY_POST.copy()
     post["links"] = []
     post["labels"] = []
@@ -171,10 +272,9 @@ def _fast(record: Any) -> dict[str, Any] | None:
                 if type(value) is not str:
                     return None
             elif kind is _TIME:
-                when = parse_datetime(value) if type(value) is str else None
-                if when is None:
+                ts = _timestamp(value) if type(value) is str else None
+                if ts is None:
                     return None
-                ts = when.timestamp()
             elif kind is _STRLIST or kind is _BOOL:
                 if not _ok(kind, value):
                     return None

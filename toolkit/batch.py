@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from .evaluate import Checker, Verdict
-from .posts import Problem, Record, _fast, loads, validate
+from .posts import Problem, Record, _fast, frame_json_lines, loads, validate
 from .rules import OUTCOMES
 
 # json.dumps(..., ensure_ascii=False) for a string, without the generic encoder's set-up cost.
@@ -176,7 +176,7 @@ def frame_lines(lines: list[str], first_line_no: int, first_record_no: int, fina
             value = decode(line)
         except failed:
             if line.strip():
-                return _frame_careful(lines, first_line_no, first_record_no, final)
+                return list(frame_json_lines(lines, first_line_no, first_record_no, final))
             lineno += 1
             continue
         append((index, lineno, value, None))
@@ -196,87 +196,6 @@ def _frame_plain(lines: list[str], first_line_no: int, first_record_no: int) -> 
         return [(first_record_no + i, first_line_no + i, decode(line), None) for i, line in enumerate(lines)]
     except orjson.JSONDecodeError:
         return None
-
-
-def _json_error(exc: json.JSONDecodeError) -> str:
-    return f"not valid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
-
-
-def _broken(first: str) -> Problem:
-    try:
-        json.loads(first.rstrip("\r\n"))
-        message = "not valid JSON"
-    except json.JSONDecodeError as own:
-        message = _json_error(own)
-    return Problem("R301", "", message)
-
-
-def _frame_careful(lines: list[str], first_line_no: int, first_record_no: int, final: bool) -> list[Framed]:
-    """The reader of :mod:`toolkit.posts`, for a chunk: records spread over lines, broken records.
-
-    When a chunk that is not the last ends inside an unfinished record, the
-    next chunk starts with a line that is a whole JSON object (see
-    :func:`toolkit.inputs.jsonl_chunks`), which no unfinished record can
-    continue: the record is broken, as the whole input would find.
-    """
-    out: list[Framed] = []
-    index = first_record_no - 1
-    pending: list[tuple[int, str]] = []
-    # Each line with its line break, so that lines joined into one record keep their tokens apart.
-    queue = iter(enumerate((t if t.endswith("\n") else t + "\n" for t in lines), first_line_no))
-    replay: list[tuple[int, str]] = []
-    while True:
-        if replay:
-            lineno, line = replay.pop(0)
-        else:
-            nxt = next(queue, None)
-            if nxt is None:
-                if not pending:
-                    break
-                index += 1
-                if final:
-                    out.append((index, pending[0][0], None,
-                                Problem("R301", "", "not valid JSON: the input ended inside a record")))
-                    break
-                out.append((index, pending[0][0], None, _broken(pending[0][1])))
-                replay = pending[1:]
-                pending = []
-                continue
-            lineno, line = nxt
-        if not pending and not line.strip():
-            continue
-        pending.append((lineno, line))
-        if len(pending) == 1:
-            try:
-                value = loads(line)
-            except orjson.JSONDecodeError:
-                pass
-            else:
-                index += 1
-                out.append((index, lineno, value, None))
-                pending = []
-                continue
-        text = "".join(t for _n, t in pending)
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            unfinished = (
-                text.lstrip().startswith("{")
-                and exc.msg.startswith(("Expecting", "Unterminated"))
-                and exc.pos >= len(text.rstrip()) - 1
-                and len(pending) < 1000
-            )
-            if unfinished:
-                continue
-            index += 1
-            out.append((index, pending[0][0], None, _broken(pending[0][1])))
-            replay = pending[1:] + replay
-            pending = []
-            continue
-        index += 1
-        out.append((index, pending[0][0], value, None))
-        pending = []
-    return out
 
 
 # ---------------------------------------------------------------------------

@@ -495,9 +495,38 @@ def _json_error(exc: json.JSONDecodeError) -> str:
 
 
 def _read_lines(lines: Iterable[str]) -> Iterator[Record]:
-    index = 0
-    pending: list[tuple[int, str]] = []  # (line number, text) of a record spread over lines
-    queue = iter(enumerate(lines, 1))
+    for index, lineno, value, problem in frame_json_lines(lines):
+        yield Record(index, lineno, value, problem)
+
+
+def _broken(first: str) -> Problem:
+    """The problem of a record whose first line starts no JSON value the following lines complete."""
+    try:
+        json.loads(first.rstrip("\r\n"))
+        message = "not valid JSON"
+    except json.JSONDecodeError as own:
+        message = _json_error(own)
+    return Problem("R301", "", message)
+
+
+def frame_json_lines(lines: Iterable[str], first_line_no: int = 1, first_record_no: int = 1,
+                     final: bool = True) -> Iterator[tuple[int, int, Any, Problem | None]]:
+    """``(record number, line number, value, problem)`` of each record of JSON Lines text.
+
+    Blank lines are skipped; a record may spread over several lines (an object
+    printed with indentation); a line that starts no value the following lines
+    complete is one broken record (R301), and the lines after it are read again.
+    ``lines`` may be a whole input (``final``) or a chunk of one.
+
+    When a chunk that is not the last ends inside an unfinished record, the
+    next chunk starts with a line that is a whole JSON object (see
+    :func:`toolkit.inputs.jsonl_chunks`), which no unfinished record can
+    continue: the record is broken, as the whole input would find.
+    """
+    index = first_record_no - 1
+    pending: list[tuple[int, str]] = []
+    # Each line with its line break, so that lines joined into one record keep their tokens apart.
+    queue = iter(enumerate((t if t.endswith("\n") else t + "\n" for t in lines), first_line_no))
     replay: list[tuple[int, str]] = []
     while True:
         if replay:
@@ -507,32 +536,33 @@ def _read_lines(lines: Iterable[str]) -> Iterator[Record]:
             if nxt is None:
                 if not pending:
                     break
-                # The input ended inside a record spread over these lines.
                 index += 1
-                yield Record(index, pending[0][0], None,
-                             Problem("R301", "", "not valid JSON: the input ended inside a record"))
-                break
+                if final:
+                    yield (index, pending[0][0], None,
+                           Problem("R301", "", "not valid JSON: the input ended inside a record"))
+                    break
+                yield (index, pending[0][0], None, _broken(pending[0][1]))
+                replay = pending[1:]
+                pending = []
+                continue
             lineno, line = nxt
         if not pending and not line.strip():
             continue
         pending.append((lineno, line))
         if len(pending) == 1:
-            # The common case, one record on one line, decoded by orjson.
             try:
                 value = loads(line)
             except orjson.JSONDecodeError:
                 pass
             else:
                 index += 1
-                yield Record(index, lineno, value)
+                yield (index, lineno, value, None)
                 pending = []
                 continue
         text = "".join(t for _n, t in pending)
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            # An object spread over several lines: keep reading while the
-            # text so far is an unfinished object.
             unfinished = (
                 text.lstrip().startswith("{")
                 and exc.msg.startswith(("Expecting", "Unterminated"))
@@ -541,21 +571,13 @@ def _read_lines(lines: Iterable[str]) -> Iterator[Record]:
             )
             if unfinished:
                 continue
-            first_no, first = pending[0]
             index += 1
-            try:
-                json.loads(first.rstrip("\r\n"))
-                message = "not valid JSON"
-            except json.JSONDecodeError as own:
-                message = _json_error(own)
-            yield Record(index, first_no, None, Problem("R301", "", message))
-            # Only the first line is the broken record; the lines read after
-            # it are records of their own and are read again.
+            yield (index, pending[0][0], None, _broken(pending[0][1]))
             replay = pending[1:] + replay
             pending = []
             continue
         index += 1
-        yield Record(index, pending[0][0], value)
+        yield (index, pending[0][0], value, None)
         pending = []
 
 
@@ -564,7 +586,8 @@ def _read_array(text: str) -> Iterator[Record]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         msg = exc.msg.removesuffix(" at")
-        yield Record(1, exc.lineno, None, Problem("R301", "", f"not valid JSON: {msg} at line {exc.lineno}, column {exc.colno}"))
+        where = f"at line {exc.lineno}, column {exc.colno}"
+        yield Record(1, exc.lineno, None, Problem("R301", "", f"not valid JSON: {msg} {where}"))
         return
     # Line numbers of the elements of an array: find where each one starts.
     decoder = json.JSONDecoder()

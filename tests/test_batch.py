@@ -6,6 +6,7 @@ import io
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -210,3 +211,94 @@ def test_text_and_json_formats_with_jobs(tmp_path: Path) -> None:
         two = cli_run(FULL, str(path), "--format", fmt, "--jobs", "2")
         assert one == two
         assert one[0] == EXIT_INVALID
+
+
+# ---------------------------------------------------------------------------
+# Files of JSON Lines by byte offsets: workers read their own chunks
+# ---------------------------------------------------------------------------
+
+
+def _offsets_file(path: Path, many_posts: Path) -> bytes:
+    """The many posts, with a byte order mark, records spread over lines, blank lines of all kinds."""
+    lines = many_posts.read_text(encoding="utf-8").split("\n")
+    out = []
+    for i, line in enumerate(lines[:1500]):
+        out.append(line)
+        if i % 97 == 5:
+            out.append(f'{{"id": "multi-{i}",\n  "text": "Vote for the BJP",\n  "platform": "x"}}')
+        if i % 89 == 3:  # lines inside a record that start with "{", one of them a whole value
+            out.append(f'{{"id": "nest-{i}", "text": "Vote for the BJP", "account":\n{{"kind": "official"}}}}')
+            out.append(f'{{"id": "nest2-{i}", "text": "Vote for the BJP", "account":\n{{"kind": "official"}}\n}}')
+        if i % 131 == 7:
+            out.append("   ")
+        if i % 173 == 9:
+            out.append("\u00a0")  # blank to the reader, not ASCII white space
+        if i % 211 == 11:
+            out.append("")
+        if i % 157 == 13:
+            out.append('{"id": "cut", "text": ')  # broken, and not where a chunk may end
+    data = ("\ufeff" + "\n".join(out) + "\n  \n").encode("utf-8")
+    path.write_bytes(data)
+    return data
+
+
+def test_files_by_offset_give_what_the_text_reader_gives(ais_rules: Path, many_posts: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit.batch import FileSlice
+    from toolkit.cli import check as check_module
+
+    path = tmp_path / "offsets.jsonl"
+    _offsets_file(path, many_posts)
+    chunks = list(read_chunks(str(path), "jsonl", chunk_bytes=2000, by_offset=True))
+    assert len(chunks) > 100 and all(isinstance(c.data, FileSlice) for c in chunks)
+    assert chunks[0].data.start == 3 and chunks[-1].final  # after the byte order mark
+    outs = {}
+    for label, by_offset, chunk_bytes, jobs in (("text", False, 1 << 18, "1"), ("one", True, 2000, "1"),
+                                                 ("two", True, 2000, "2"), ("two-big", True, 7000, "2")):
+        def reader(*a: Any, by_offset: bool = by_offset, chunk_bytes: int = chunk_bytes, **k: Any) -> Any:
+            k["by_offset"] = by_offset  # the command asks for offsets; "text" reads the file as text
+            return read_chunks(*a, chunk_bytes=chunk_bytes, **k)
+
+        monkeypatch.setattr(check_module, "read_chunks", reader)
+        errors = tmp_path / f"errors-{label}.jsonl"
+        code, stdout, stderr = cli_run(str(ais_rules), str(path), "--format", "jsonl", "--jobs", jobs,
+                                       "--errors", str(errors), "--fail-on", "never")
+        assert code == EXIT_INVALID, stderr
+        outs[label] = (stdout, errors.read_text(encoding="utf-8"), stderr)
+    assert outs["text"] == outs["one"] == outs["two"] == outs["two-big"]
+    records = [json.loads(line) for line in outs["two"][0].splitlines()]
+    assert [r["record"] for r in records] == list(range(1, len(records) + 1))
+    assert sum(1 for r in records if r.get("id", "").startswith(("multi-", "nest"))) == 16 + 2 * 17
+
+
+def test_a_file_by_offset_that_is_not_utf8_stops_the_run(ais_rules: Path, many_posts: Path, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.jsonl"
+    data = many_posts.read_bytes()
+    path.write_bytes(data[:600_000] + '{"text": "café"}\n'.encode("latin-1") + data[600_000:])
+    for jobs in ("1", "2"):
+        code, _stdout, stderr = cli_run(str(ais_rules), str(path), "--format", "jsonl", "--jobs", jobs)
+        assert code == EXIT_INVALID
+        assert f"error[I502]: `{path}` is not UTF-8 text: invalid continuation byte" in stderr
+
+
+def test_offset_cuts_never_split_a_record(tmp_path: Path) -> None:
+    """At every chunk size the chunks by offset read what the whole file reads, records spread over lines too."""
+    checker = api.checker(api.compile_result(api.check_file(FULL)))
+    parts = []
+    for i in range(40):
+        parts.append(f'{{"id": "a{i}", "text": "Vote for the BJP"}}\n')
+        if i % 3 == 0:
+            parts.append(f'{{"id": "n{i}", "text": "x", "account":\n{{"kind": "official"}}}}\n')
+        if i % 4 == 1:
+            parts.append(f'{{"id": "w{i}", "text": "x", "account":\n{{"kind": "official"}}\n}}\n')
+        if i % 5 == 2:
+            parts.append("\n \n" if i % 2 else '{"id": "broken", \n')
+    path = tmp_path / "cuts.jsonl"
+    path.write_text("".join(parts), encoding="utf-8")
+    whole = b"".join(res.output for _c, res in run_ordered(read_chunks(str(path), "jsonl"), checker))
+    assert whole.count(b"\n") > 60
+    for chunk_bytes in range(60, 1200, 13):
+        chunks = list(read_chunks(str(path), "jsonl", chunk_bytes=chunk_bytes, by_offset=True))
+        assert len(chunks) > 1
+        got = b"".join(res.output for _c, res in run_ordered(chunks, checker))
+        assert got == whole, chunk_bytes

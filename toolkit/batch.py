@@ -220,6 +220,36 @@ class Chunk:
     nonblank: int = 0  # of which not blank: the records, when each is on one line
 
 
+@dataclass(slots=True, frozen=True)
+class FileSlice:
+    """The text of a chunk as a byte range of a regular file (UTF-8, no carriage return).
+
+    What :func:`toolkit.inputs.read_chunks` gives with ``by_offset``: the
+    process that checks the chunk reads it (a few bytes to send to a worker
+    instead of the text).
+    """
+
+    path: str
+    start: int
+    end: int
+
+    def read(self) -> str:
+        """The chunk's text; :class:`toolkit.inputs.InputError` (I502) when it is not UTF-8."""
+        with open(self.path, "rb") as fh:
+            fh.seek(self.start)
+            data = fh.read(self.end - self.start)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            from .inputs import InputError
+
+            raise InputError("I502", f"`{self.path}` is not UTF-8 text: {exc.reason}") from None
+
+
+def _is_text(data: Any) -> bool:
+    return isinstance(data, (str, FileSlice))
+
+
 @dataclass(slots=True)
 class ChunkResult:
     """What checking a chunk gives the command line."""
@@ -336,8 +366,11 @@ def run_chunk(checker: Checker, chunk: Chunk, *, summary: bool = False, keep_res
     the caller merges in input order.
     """
     lines: list[str] | None = None
-    if isinstance(chunk.data, str):
-        lines = split_lines(chunk.data)
+    data = chunk.data
+    if type(data) is FileSlice:
+        data = data.read()
+    if isinstance(data, str):
+        lines = split_lines(data)
         if not summary and not keep_results and encode:
             fast = _run_plain(checker, chunk, lines)
             if fast is not None:
@@ -347,7 +380,7 @@ def run_chunk(checker: Checker, chunk: Chunk, *, summary: bool = False, keep_res
             framed = frame_lines(lines, chunk.first_line, chunk.first_record, chunk.final)
             lines = None
     else:
-        framed = chunk.data
+        framed = data
     enc = encoder_for(checker)
     prefix = enc.prefix(chunk.source)
     name = chunk.source
@@ -463,9 +496,10 @@ def iter_framed(chunks: Iterable[Chunk]) -> Iterator[Framed]:
     """Every record of a sequence of chunks, framed, in order (for tools that want the decoded posts)."""
     next_record: dict[str, int] = {}
     for chunk in chunks:
-        if isinstance(chunk.data, str):
+        if _is_text(chunk.data):
+            text = chunk.data.read() if isinstance(chunk.data, FileSlice) else chunk.data
             # Numbered from the records really read before, not from the reader's assumption.
-            framed = frame_lines(split_lines(chunk.data), chunk.first_line, next_record.get(chunk.source, 1),
+            framed = frame_lines(split_lines(text), chunk.first_line, next_record.get(chunk.source, 1),
                                  chunk.final)
             next_record[chunk.source] = next_record.get(chunk.source, 1) + len(framed)
             yield from framed
@@ -539,7 +573,7 @@ def run_ordered(chunks: Iterable[Chunk], checker: Checker, *, jobs: int = 1, sum
     # Forked workers find the compiled checker in their copy of this module (see worker_init).
     _WORKER["parent"] = checker
     try:
-        pool = ctx.Pool(jobs, initializer=worker_init, initargs=(checker.ruleset, summary))
+        pool = _pool_class()(jobs, initializer=worker_init, initargs=(checker.ruleset, summary), context=ctx)
     finally:
         _WORKER.pop("parent", None)
     try:
@@ -549,6 +583,33 @@ def run_ordered(chunks: Iterable[Chunk], checker: Checker, *, jobs: int = 1, sum
     finally:
         pool.terminate()
         pool.join()
+
+
+_POOL: list[Any] = []
+
+
+def _pool_class() -> Any:
+    """:class:`multiprocessing.pool.Pool`, whose thread that watches the workers sleeps while results come in.
+
+    That thread waits on the workers' ends (a worker that dies), the pool's
+    notices and, in the standard pool, the pipe of results as well: it wakes
+    and loops for as long as a result is waiting to be read, which cost this
+    process more than the reading itself. Here it waits on the first two only,
+    as :class:`multiprocessing.pool.ThreadPool` does.
+    """
+    if not _POOL:
+        from multiprocessing.pool import Pool
+
+        class _QuietPool(Pool):
+            def _get_sentinels(self) -> list[Any]:
+                notifier = getattr(self, "_change_notifier", None)
+                if notifier is None:  # a Python whose pool is built otherwise: its own choice
+                    return super()._get_sentinels()  # type: ignore[misc]
+                return [notifier._reader]
+
+        # The pool's private hook; where it is missing, the standard pool is used as it is.
+        _POOL.append(_QuietPool if hasattr(Pool, "_get_sentinels") else Pool)
+    return _POOL[0]
 
 
 def _chain_chunks(first: Chunk, second: Chunk, rest: Iterator[Chunk]) -> Iterator[Chunk]:
@@ -566,12 +627,12 @@ def _renumbered(chunks: Iterable[Chunk], checker: Checker, summary: bool,
 
     def prepare(chunk: Chunk) -> tuple[Chunk, int]:
         assumed = chunk.first_record
-        if isinstance(chunk.data, str):
+        if _is_text(chunk.data):
             chunk.first_record = assumed + correction.get(chunk.source, 0)
         return chunk, assumed
 
     def settle(chunk: Chunk, assumed: int, result: ChunkResult) -> ChunkResult:
-        if isinstance(chunk.data, str):
+        if _is_text(chunk.data):
             true_first = next_record.get(chunk.source, 1)
             if chunk.first_record != true_first:
                 chunk.first_record = true_first

@@ -61,6 +61,9 @@ class InputError(Exception):
         self.code = code
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:  # raised in a worker process, sent back whole
+        return (InputError, (self.code, str(self)))
+
 
 def format_of(name: str, override: str | None = None) -> str:
     """The format of an input: the override, else its extension; ``json`` (sniffed) otherwise."""
@@ -84,7 +87,8 @@ def is_url(name: str) -> bool:
 
 def read_chunks(name: str, fmt: str | None = None, *, stream: BinaryIO | None = None, file: BinaryIO | None = None,
                 columns: ColumnMap | None = None, chunk_bytes: int = CHUNK_BYTES,
-                chunk_records: int = CHUNK_RECORDS, note: Callable[[str], None] | None = None) -> Iterator[Chunk]:
+                chunk_records: int = CHUNK_RECORDS, note: Callable[[str], None] | None = None,
+                by_offset: bool = False) -> Iterator[Chunk]:
     """The chunks of one input.
 
     Args:
@@ -101,6 +105,13 @@ def read_chunks(name: str, fmt: str | None = None, *, stream: BinaryIO | None = 
         columns: the column mapping of CSV and Parquet inputs.
         note: called with a note for the user (columns of a CSV or Parquet
             input that hold no field).
+        by_offset: for a regular file of JSON Lines (larger than one chunk,
+            without carriage returns), give chunks whose ``data`` is a
+            :class:`toolkit.batch.FileSlice` (the path and byte offsets of the
+            chunk's text) rather than the text: a worker process reads and
+            decodes its own chunk, and this process only finds where chunks
+            end. A chunk that is not UTF-8 raises :class:`InputError` (I502)
+            where it is checked.
     Raises:
         InputError: the input cannot be opened, is not UTF-8, or is not
             a CSV or Parquet file at all.
@@ -122,6 +133,11 @@ def read_chunks(name: str, fmt: str | None = None, *, stream: BinaryIO | None = 
             if raw_pq is not None and raw_pq is not given:
                 raw_pq.close()
         return
+    if by_offset and given is None and fmt in ("jsonl", "json") and not is_url(name):
+        sliced = _offset_chunks(name, source, fmt, chunk_bytes)
+        if sliced is not None:
+            yield from sliced
+            return
     raw = given if given is not None else _open(name)
     try:
         blocks = _text_blocks(raw, source)
@@ -273,6 +289,157 @@ def _jsonl_chunks(blocks: Iterator[str], source: str, chunk_bytes: int) -> Itera
     lines = buf.count("\n") + (0 if tail_blank else 1)
     nonblank = lines - blank_lines(buf)
     yield Chunk(source, buf, line, record, True, lines, nonblank)
+
+
+# ---------------------------------------------------------------------------
+# JSON Lines of a regular file, by byte offsets
+# ---------------------------------------------------------------------------
+
+_BLANK_BYTES_AFTER_NEWLINE = re.compile(rb"\n[^\S\n]*(?=\n)")
+_BLANK_BYTES_FIRST = re.compile(rb"[^\S\n]*\n")
+_BOM = codecs.BOM_UTF8
+
+
+def _offset_chunks(name: str, source: str, fmt: str, chunk_bytes: int) -> Iterator[Chunk] | None:
+    """The chunks of a regular file of JSON Lines as byte ranges, or None when the text path must read it.
+
+    Only a file larger than one chunk and without a carriage return is read
+    this way (any other is read as text, as before): then the text of a byte
+    range is exactly the text the block reader gives for it. Chunks are cut
+    by the rule of :func:`_cut`, on the bytes; the process that checks a
+    chunk decodes it, and a chunk that is not UTF-8 stops the run with the
+    block reader's error (I502), raised where that chunk's results would be.
+    """
+    import mmap
+    import os
+    import stat
+
+    from .batch import FileSlice
+
+    try:
+        fh = open(name, "rb")  # noqa: SIM115
+    except OSError:
+        return None  # the text path reports it
+    mm = None
+    try:
+        st = os.fstat(fh.fileno())
+        size = st.st_size
+        if not stat.S_ISREG(st.st_mode) or size <= chunk_bytes:
+            return None
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        for lo in range(0, size, _SCAN_BYTES):
+            found = mm.find(b"\r", lo, lo + _SCAN_BYTES)
+            _release(mm, lo, lo + _SCAN_BYTES)
+            if found >= 0:
+                return None
+        start = 3 if mm[:3] == _BOM else 0
+        if fmt == "json":
+            # The form is decided by the first character that is not blank.
+            pos = start
+            while pos < size and mm[pos] in b" \t\n\x0b\x0c":
+                pos += 1
+            if pos >= size or mm[pos] >= 0x80 or mm[pos] in b"[\x1c\x1d\x1e\x1f":
+                return None
+        cuts = _offset_cuts(mm, fh, name, source, start, size, chunk_bytes, FileSlice)
+        mm = fh = None  # the generator closes them
+        return cuts
+    finally:
+        if mm is not None:
+            mm.close()
+        if fh is not None:
+            fh.close()
+
+
+_SCAN_BYTES = 16 << 20
+
+
+def _release(mm: Any, lo: int, hi: int) -> None:
+    """Let the pages of ``mm[lo:hi]`` that are read go from this process's resident memory.
+
+    A mapped file's pages count as the process's own once touched; reading a
+    large file through the mapping would make the command's memory grow with
+    its input. They stay in the page cache, and a later read maps them again.
+    """
+    import mmap
+
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if advice is None:
+        return
+    start = lo - lo % mmap.PAGESIZE
+    end = min(hi, len(mm))
+    end -= end % mmap.PAGESIZE
+    if end > start:
+        mm.madvise(advice, start, end - start)
+
+
+def _cut_bytes(mm: Any, lo: int, stop: int) -> int:
+    """:func:`_cut` on the bytes of ``mm[lo:stop]``: an offset just after a ``\\n``, or 0 for nowhere."""
+    end = mm.rfind(b"\n", lo, stop)
+    for _ in range(64):
+        if end <= lo:
+            return 0
+        cut = mm.rfind(b"\n", lo, end) + 1
+        if cut <= lo:
+            return 0
+        after = mm[cut:end]
+        prev = mm.rfind(b"\n", lo, cut - 1)
+        before = mm[(prev + 1 if prev >= 0 else lo):cut - 1]
+        if after.lstrip().startswith(b"{") and _whole_bytes(after) and _whole_bytes(before):
+            return cut
+        end = cut - 1
+    return 0
+
+
+def _whole_bytes(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _blank_bytes(data: bytes) -> int:
+    """:func:`blank_lines` of ASCII blank lines (a line of other white space counts as a record: the
+    numbering is then corrected by :func:`toolkit.batch.run_ordered`)."""
+    return len(_BLANK_BYTES_AFTER_NEWLINE.findall(data)) + (_BLANK_BYTES_FIRST.match(data) is not None)
+
+
+def _offset_cuts(mm: Any, fh: Any, name: str, source: str, pos: int, size: int, chunk_bytes: int,
+                 make: Any) -> Iterator[Chunk]:
+    try:
+        yield from _offset_cut(mm, name, source, pos, size, chunk_bytes, make)
+    finally:
+        mm.close()
+        fh.close()
+
+
+def _offset_cut(mm: Any, name: str, source: str, pos: int, size: int, chunk_bytes: int,
+                make: Any) -> Iterator[Chunk]:
+    line = record = 1
+    while size - pos >= chunk_bytes:
+        cut = 0
+        target = pos + chunk_bytes
+        while not cut and target < size:
+            nl = mm.find(b"\n", target)
+            stop = nl + 1 if nl >= 0 else size
+            cut = _cut_bytes(mm, pos, stop)
+            target = stop + chunk_bytes
+        if not cut:
+            break  # no safe place in the rest: it is the last chunk
+        body = mm[pos:cut]
+        lines = body.count(b"\n")
+        nonblank = lines - _blank_bytes(body)
+        del body
+        _release(mm, pos, cut)
+        yield Chunk(source, make(name, pos, cut), line, record, False, lines, nonblank)
+        line += lines
+        record += nonblank
+        pos = cut
+    body = mm[pos:size]
+    tail_blank = not body[body.rfind(b"\n") + 1:].strip()
+    lines = body.count(b"\n") + (0 if tail_blank else 1)
+    nonblank = lines - _blank_bytes(body)
+    yield Chunk(source, make(name, pos, size), line, record, True, lines, nonblank)
 
 
 # ---------------------------------------------------------------------------

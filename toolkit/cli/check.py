@@ -211,9 +211,13 @@ class _Run:
         if self.fmt == "text":
             self._text(inputs, input_format, columns)
         else:
-            chunks = self._chunks(inputs, input_format, columns)
-            for _chunk, result in run_ordered(chunks, self.checker, jobs=jobs, summary=self.want_summary):
-                self._take(result)
+            # Files of JSON Lines by byte offsets: each worker reads its own chunks.
+            chunks = self._chunks(inputs, input_format, columns, by_offset=True)
+            try:
+                for _chunk, result in run_ordered(chunks, self.checker, jobs=jobs, summary=self.want_summary):
+                    self._take(result)
+            except InputError as exc:  # a chunk read by offsets that is not UTF-8
+                raise Failure(EXIT_INVALID, f"error[{exc.code}]: {exc}") from None
             if self.fmt == "json" and self.stdout is not None:
                 self.stdout.write((json.dumps(self.collected, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
                 self.stdout.flush()
@@ -222,13 +226,15 @@ class _Run:
 
             self.summary = Summary()
 
-    def _chunks(self, inputs: tuple[str, ...], input_format: str | None, columns: ColumnMap) -> Iterator[Any]:
+    def _chunks(self, inputs: tuple[str, ...], input_format: str | None, columns: ColumnMap,
+                by_offset: bool = False) -> Iterator[Any]:
         stdin = None
         for name in inputs:
             if name == "-":
                 stdin = stdin or sys.stdin.buffer
             try:
-                yield from read_chunks(name, input_format, stream=stdin, columns=columns, note=self._note)
+                yield from read_chunks(name, input_format, stream=stdin, columns=columns, note=self._note,
+                                       by_offset=by_offset)
             except InputError as exc:
                 raise Failure(EXIT_INVALID, f"error[{exc.code}]: {exc}") from None
 

@@ -576,13 +576,34 @@ def run_ordered(chunks: Iterable[Chunk], checker: Checker, *, jobs: int = 1, sum
         pool = _pool_class()(jobs, initializer=worker_init, initargs=(checker.ruleset, summary), context=ctx)
     finally:
         _WORKER.pop("parent", None)
+    queue: deque[tuple[Chunk, int, Any]] = deque()
+    finished = False
     try:
         yield from _renumbered(_chain_chunks(first, second, it), checker, summary,
-                               (pool, deque(), in_flight or 2 * jobs))
-        pool.close()
+                               (pool, queue, in_flight or 2 * jobs))
+        finished = True
     finally:
-        pool.terminate()
-        pool.join()
+        _shut_down(pool, queue, finished)
+
+
+def _shut_down(pool: Any, queue: Any, finished: bool) -> None:
+    """Stop a pool of :func:`run_ordered`, also when the run stopped early.
+
+    ``Pool.terminate`` can hang for ever: when the pool's result thread stops
+    while a worker is writing a large result, that worker keeps the queue's
+    write lock and terminate waits for it. So the chunks already handed out
+    (a few) are let finish, and the pool is closed normally; terminate is
+    the last resort, for workers that do not finish.
+    """
+    if not finished:
+        for _chunk, _assumed, pending in queue:
+            pending.wait(60)
+        if not all(pending.ready() for _c, _a, pending in queue):
+            pool.terminate()
+            pool.join()
+            return
+    pool.close()
+    pool.join()
 
 
 _POOL: list[Any] = []

@@ -66,7 +66,7 @@ PLATFORMS = ["x", "facebook", "instagram", "linkedin", "whatsapp", "telegram", "
 def synthetic_posts(ruleset: dict[str, Any], n: int, seed: int) -> list[dict[str, Any]]:
     """Deterministic posts: ~30 words of filler; about one in five carries 1-2 lexicon entries."""
     rng = random.Random(seed)
-    entries = sorted({e for lex in ruleset["lexicons"].values() for e in lex["entries"]})
+    entries = sorted({e["text"] for lex in ruleset["lexicons"].values() for e in lex["entries"]})
     # Filler words are neutral: none of them matches a lexicon on its own, so
     # the share of posts touching the policy's words is the share chosen below.
     matcher = LexiconMatcher(ruleset["lexicons"])
@@ -104,7 +104,7 @@ HINDI_FILLER = (  # noqa: SIM905
 def synthetic_hindi_posts(ruleset: dict[str, Any], n: int, seed: int) -> list[dict[str, Any]]:
     """Deterministic Devanagari posts: ~30 words; one in five carries a Hindi lexicon entry, some a hashtag."""
     rng = random.Random(seed)
-    entries = sorted({e for lex in ruleset["lexicons"].values() for e in lex["entries"] if not e.isascii()})
+    entries = sorted({e["text"] for lex in ruleset["lexicons"].values() for e in lex["entries"] if not e["text"].isascii()})
     posts = []
     for i in range(n):
         words = [rng.choice(HINDI_FILLER) for _ in range(rng.randint(18, 42))]
@@ -126,7 +126,7 @@ class NaiveChecker:
     def __init__(self, ruleset: dict[str, Any]):
         self.rs = ruleset
         self.lex = {
-            k: re.compile(r"\b(?:" + "|".join(re.escape(e) for e in v["entries"]) + r")\b", re.IGNORECASE)
+            k: re.compile(r"\b(?:" + "|".join(re.escape(e["text"]) for e in v["entries"]) + r")\b", re.IGNORECASE)
             for k, v in ruleset["lexicons"].items()
         }
         self.pat = {

@@ -185,10 +185,23 @@ def lookup(post: dict[str, Any], where: str) -> Any:
     return cur
 
 
+_MATCHERS: dict[int, Any] = {}
+
+
+def _matcher(ruleset: dict[str, Any]) -> Any:
+    from toolkit.matcher import LexiconMatcher
+
+    key = id(ruleset)
+    if key not in _MATCHERS:
+        _MATCHERS[key] = LexiconMatcher(ruleset["lexicons"], None)
+    return _MATCHERS[key]
+
+
 def assert_exact(post: dict[str, Any], verdict: dict[str, Any], ruleset: dict[str, Any]) -> int:
     """Check every span of a verdict; return how many were checked."""
     import re2
 
+    from toolkit.matcher import has_syntax
     from toolkit.text import TOKEN, entry_keys, fold, hashtag_key, tokens
 
     checked = 0
@@ -209,9 +222,23 @@ def assert_exact(post: dict[str, Any], verdict: dict[str, Any], ruleset: dict[st
             elif "lexicon" in ev:
                 # The span starts and ends on word boundaries and holds exactly the entry's words.
                 assert start in {s for _t, s, _e in toks} and end in {e for _t, _s, e in toks}
+                entries = {e["text"]: e["mode"] for e in ruleset["lexicons"][ev["lexicon"]]["entries"]}
+                assert ev["entry"] in entries
                 words = [t for t, s, e in toks if start <= s and e <= end]
-                assert " " + " ".join(words) + " " in entry_keys(ev["entry"]), (words, ev)
-                assert ev["entry"] in ruleset["lexicons"][ev["lexicon"]]["entries"]
+                if entries[ev["entry"]] == "exact" and not has_syntax(ev["entry"]):
+                    assert " " + " ".join(words) + " " in entry_keys(ev["entry"]), (words, ev)
+                else:
+                    # Inflected, spelling or phrase entries: the span alone is matched by that entry, whole.
+                    piece = value[start:end]
+                    if start > 0 and value[start - 1] == "#":
+                        piece = "#" + piece  # a camel-case hashtag is cut into words only after its `#`
+                    th = _matcher(ruleset).scan(piece)
+                    assert th is not None, ev
+                    li = _matcher(ruleset).names.index(ev["lexicon"])
+                    assert (0, len(words), ev["entry"]) in th.lex.get(li, []), (words, ev)
+            elif "valence" in ev:
+                assert ev["role"] in ("negative", "positive")
+                assert (ev["valence"] < 0) == (ev["role"] == "negative")
             else:
                 pat = ruleset["patterns"][ev["pattern"]]
                 prefix = "".join(f"(?{f})" for f in pat["flags"])

@@ -78,7 +78,7 @@ def test_content_hash_is_recorded() -> None:
 def test_rule_set_keys_are_in_a_fixed_order() -> None:
     rules = json.loads(rules_text(compile_fixture("full")))
     assert list(rules) == ["format", "version", "generator", "policy", "content_hash", "topics", "labels",
-                           "instruments", "lexicons", "patterns", "periods", "signals", "clauses", "examples"]
+                           "instruments", "lexicons", "matching", "patterns", "periods", "signals", "clauses", "examples"]
     # Declarations keep their order in the source, includes at the place of their `include`.
     assert list(rules["topics"]) == ["politics", "information", "conduct"]
     assert [c["id"] for c in rules["clauses"]] == ["party-endorsement", "election-posts", "press-statement",

@@ -42,7 +42,7 @@ def _checker(name: str) -> Checker:
 
 @cache
 def _entries(name: str) -> list[str]:
-    return sorted({e for lex in _ruleset(name)["lexicons"].values() for e in lex["entries"]})
+    return sorted({e["text"] for lex in _ruleset(name)["lexicons"].values() for e in lex["entries"]})
 
 
 def _labels(name: str) -> list[str]:
@@ -123,9 +123,14 @@ def test_check_post_agrees_with_the_reference_without_triggers() -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(_texts("ais"))
-def test_lexicon_scan_finds_what_find_finds(value: str) -> None:
-    matcher = _checker("ais")._lexicons
-    assert matcher.scan(value) == list(matcher.find(value))
+def test_lexicon_scan_fast_paths_find_what_plain_tokens_find(value: str) -> None:
+    matcher = _checker("ais").matcher
+    fast = matcher.scan(value)
+    plain = matcher.scan(value, reference=True)
+    assert (fast is None) == (plain is None)
+    if fast is not None and plain is not None:
+        assert fast.lex == plain.lex
+        assert fast.spans() == plain.spans()
 
 
 # ---------------------------------------------------------------------------

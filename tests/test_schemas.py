@@ -63,6 +63,8 @@ policy forms { title "Forms" timezone "Asia/Kolkata" }
 topic t "T"
 label l "L"
 lexicon x { "word" }
+lexicon y exact negatable { "other (word|thing)", "{x} *2 here" }
+lexicon z valence -2 { spelling "bekaar" }
 pattern p /a+/i
 period d from 2026-01-01 to 2026-01-31
 signal s means text mentions x
@@ -73,6 +75,7 @@ section sec "S" {
              and (posted before 2026-01-01 or posted after 2026-12-31)
              and not (platform in [x, facebook] or sanction.obtained or sanction.obtained is false)
              and author.service not in ["IAS"] and audience is not private
+             and (text mentions x near y within 3 words or text disparages x or shared_from.text praises y within 2 words)
     }
 }
 """
@@ -81,17 +84,18 @@ section sec "S" {
     kinds = set()
 
     def walk(c: dict[str, Any]) -> None:
-        kinds.add(next(k for k in ("all", "any", "not", "signal", "in", "mentions", "matches", "labelled", "during",
-                                   "posted_before", "posted_after") if k in c))
-        for sub in c.get("all", []) + c.get("any", []):
+        kinds.add(c["op"])
+        for sub in c.get("args", []):
             walk(sub)
-        if "not" in c:
-            walk(c["not"])
+        if "arg" in c:
+            walk(c["arg"])
 
     walk(rules["clauses"][0]["when"])
     walk(rules["signals"]["s"]["when"])
-    assert kinds == {"all", "any", "not", "signal", "in", "mentions", "matches", "labelled", "during",
-                     "posted_before", "posted_after"}
+    # Every operator of the registry appears, so the schema is tested on each.
+    from toolkit.operators import OPERATORS
+
+    assert kinds == {op.op for op in OPERATORS}
 
 
 def mutated(change) -> dict[str, Any]:
@@ -104,7 +108,7 @@ def mutated(change) -> dict[str, Any]:
     "change",
     [
         lambda r: r.update(extra=1),
-        lambda r: r.update(version=2),
+        lambda r: r.update(version=3),
         lambda r: r.update(format="other"),
         lambda r: r.pop("examples"),
         lambda r: r["policy"].update(owner="x"),
@@ -112,12 +116,18 @@ def mutated(change) -> dict[str, Any]:
         lambda r: r.update(content_hash="md5:abc"),
         lambda r: r["clauses"][0].update(outcome="forbidden"),
         lambda r: r["clauses"][0].update(number="one"),
-        lambda r: r["clauses"][0].update(when={"field": "text", "contains": "x"}),
-        lambda r: r["clauses"][0].update(when={"field": "txt", "mentions": "parties"}),
-        lambda r: r["clauses"][0].update(when={"all": []}),
-        lambda r: r["clauses"][0].update(when={"signal": "a", "labelled": "b"}),
-        lambda r: r["clauses"][0].update(when={"posted_before": "2026-01-01"}),
-        lambda r: r["clauses"][0]["unless"].append({"when": {"labelled": "x"}}),
+        lambda r: r["clauses"][0].update(when={"op": "contains", "field": "text", "lexicon": "x"}),
+        lambda r: r["clauses"][0].update(when={"field": "text", "mentions": "parties"}),  # version 1's form
+        lambda r: r["clauses"][0].update(when={"op": "mentions", "field": "txt", "lexicon": "parties"}),
+        lambda r: r["clauses"][0].update(when={"op": "near", "field": "text", "lexicon": "a", "near": "b",
+                                               "within": -1}),
+        lambda r: r["clauses"][0].update(when={"op": "stance", "field": "text", "lexicon": "a",
+                                               "polarity": "hostile", "within": None}),
+        lambda r: r["lexicons"]["parties"]["entries"][0].update(mode="fuzzy"),
+        lambda r: r["clauses"][0].update(when={"op": "all", "args": []}),
+        lambda r: r["clauses"][0].update(when={"op": "signal", "signal": "a", "label": "b"}),
+        lambda r: r["clauses"][0].update(when={"op": "posted_before", "instant": "2026-01-01"}),
+        lambda r: r["clauses"][0]["unless"].append({"when": {"op": "labelled", "label": "x"}}),
         lambda r: r["clauses"][0]["citations"][0].update(page=3),
         lambda r: r["periods"]["elections"].update(end="2026-04-30T18:30:00+00:00"),
         lambda r: r["patterns"]["file_number"].update(flags="x"),

@@ -327,10 +327,10 @@ def test_compiled_instants_are_utc_midnights_of_the_policy_time_zone() -> None:
     rules = ruleset_from_text(text)
     assert rules["periods"]["polls"] == {"description": "Polls", "from": "2026-04-01", "to": "2026-04-30",
                                          "start": "2026-03-31T18:30:00Z", "end": "2026-04-30T18:30:00Z"}
-    assert rules["clauses"][0]["when"] == {"any": [
-        {"during": "polls"},
-        {"posted_before": "2026-03-31T18:30:00Z"},
-        {"posted_after": "2026-04-30T18:30:00Z"},
+    assert rules["clauses"][0]["when"] == {"op": "any", "args": [
+        {"op": "during", "period": "polls"},
+        {"op": "posted_before", "instant": "2026-03-31T18:30:00Z"},
+        {"op": "posted_after", "instant": "2026-04-30T18:30:00Z"},
     ]}
 
 
@@ -359,7 +359,7 @@ def test_utc_is_the_default_time_zone() -> None:
 # ---------------------------------------------------------------------------
 
 WORDS = make(clause("w", "advisory", "text mentions words"),
-             declarations='lexicon words { "vote for", "BJP", "anti-national", "Straße", "भाजपा" }')
+             declarations='lexicon words exact { "vote for", "BJP", "anti-national", "Straße", "भाजपा" }')
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,10 @@ instrument aiscr "All India Services (Conduct) Rules, 1968" {
 }
 define "personal account" means "an account held privately"
 lexicon parties "Parties" { "BJP", "भाजपा" }
+lexicon slogans "Slogans" exact negatable { "vote (for)? {parties}", spelling "zindabad", inflected "rally" }
+lexicon insults "Insults" valence -2.5 { "clueless" }
+lexicon extra_negators negation { "kabhi nahi" }
+lexicon leaders "Leaders" from "data/leaders.tsv"
 pattern file_number "A file number" /\b\d{4,5}\/\d+/i
 signal party_content "mentions a party" means text mentions parties or shared_from.kind is political_party
 period mcc "Model Code" from 2029-03-10 to 2029-06-04
@@ -45,6 +49,8 @@ section neutrality "Neutrality" {
         text "No endorsement on a {personal account}."
         outcome prohibited
         when party_content and not labelled official_capacity and posted during mcc
+             and (text mentions slogans near parties within 3 words or text mentions slogans near leaders
+                  in the same sentence or text disparages leaders within 1 word or text praises parties)
         unless "official" sanction.obtained is true
         cites aiscr 3(1A)(ii)
         new guidance

@@ -39,7 +39,9 @@ from typing import Any
 
 import z3
 
-from .evaluate import Checker, LexiconMatcher
+from .evaluate import Checker
+from .matcher import LexiconMatcher
+from .operators import for_op, walk_compiled
 from .postschema import FIELDS, GROUPS
 from .rules import OUTCOMES
 
@@ -111,18 +113,6 @@ def _verdict(stricter: bool, looser: bool) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _walk(cond: dict[str, Any], signals: dict[str, Any], seen: frozenset[str] = frozenset()) -> Iterable[dict[str, Any]]:
-    yield cond
-    for key in ("all", "any"):
-        if key in cond:
-            for arg in cond[key]:
-                yield from _walk(arg, signals, seen)
-    if "not" in cond:
-        yield from _walk(cond["not"], signals, seen)
-    if "signal" in cond and cond["signal"] not in seen:
-        yield from _walk(signals[cond["signal"]]["when"], signals, seen | {cond["signal"]})
-
-
 def _conditions(ruleset: dict[str, Any]) -> Iterable[dict[str, Any]]:
     for clause in ruleset["clauses"]:
         yield clause["when"]
@@ -143,33 +133,55 @@ class _TextField:
     vars: list[z3.BoolRef] = field(default_factory=list)
 
 
+@dataclass
+class _Relation:
+    """An atom decided from word positions (``near``, a stance): its variable, and how a witness shows it.
+
+    In the posts the analysis builds, every unit's sample is a sentence of its
+    own, so the relation holds exactly when some unit's sample shows it alone
+    (``by_units``) or when the post carries the sentence written for it
+    (``extra``), which holds the samples of ``needs``.
+    """
+
+    side: int
+    node: dict[str, Any]
+    var: z3.BoolRef
+    extra: z3.BoolRef | None = None
+    sentence: str | None = None
+    needs: list[int] = field(default_factory=list)  # unit indices in the field
+    by_units: list[int] = field(default_factory=list)
+
+
+def _relation_key(side: int, c: dict[str, Any]) -> tuple[Any, ...]:
+    return (side, c["op"], c["field"], c["lexicon"], c.get("near"), c.get("polarity"), c.get("within"))
+
+
 class _Universe:
-    def __init__(self, rulesets: Sequence[dict[str, Any]]):
+    def __init__(self, rulesets: Sequence[dict[str, Any]], matchers: Sequence[Any]):
         self.rulesets = rulesets
+        self.matchers = matchers
         # Every analyser has its own z3 context: the solver's choices depend on
         # the terms created before, so a shared context would make witnesses
         # depend on what the process analysed earlier.
         self.ctx = z3.Context()
         ctx = self.ctx
-        atoms = [
-            (side, node)
-            for side, rs in enumerate(rulesets)
-            for cond in _conditions(rs)
-            for node in _walk(cond, rs["signals"])
-        ]
-        # -- single- and many-valued fields ---------------------------------
         self.single: dict[str, list[Any]] = {}
         self.single_var: dict[str, z3.ArithRef] = {}
         self.many: dict[tuple[str, Any], z3.BoolRef] = {}
-        constants: dict[str, set[Any]] = {}
+        self._constants: dict[str, set[Any]] = {}
         # How a folded string was first written, so witnesses read naturally.
         self.spelling: dict[Any, Any] = {}
-        for _side, node in atoms:
-            if "field" in node and "in" in node:
-                constants.setdefault(node["field"], set()).update(_fold(v) for v in node["in"])
-                for v in node["in"]:
-                    self.spelling.setdefault(_fold(v), v)
-        for path, values in sorted(constants.items()):
+        self.labels: dict[str, z3.BoolRef] = {}
+        self._lexicons_on: dict[str, set[tuple[int, str]]] = {}
+        self.patterns: dict[tuple[str, str, str], z3.BoolRef] = {}
+        self._cuts: set[float] = set()
+        self.relations: dict[tuple[Any, ...], _Relation] = {}
+        for side, rs in enumerate(rulesets):
+            for cond in _conditions(rs):
+                for node in walk_compiled(cond, rs["signals"]):
+                    for_op(node).collect(node, side, self)
+        # -- single- and many-valued fields ---------------------------------
+        for path, values in sorted(self._constants.items()):
             ft = FIELDS[path]
             if ft.many:
                 for v in sorted(values, key=str):
@@ -185,64 +197,126 @@ class _Universe:
                 domain.append(_ABSENT)
             self.single[path] = domain
             self.single_var[path] = z3.Int(f"field:{path}", ctx)
-        # -- labels ---------------------------------------------------------
-        self.labels: dict[str, z3.BoolRef] = {}
-        for _side, node in atoms:
-            if "labelled" in node and node["labelled"] not in self.labels:
-                self.labels[node["labelled"]] = z3.Bool(f"label:{node['labelled']}", ctx)
-        # -- texts: lexicon units and patterns ------------------------------
-        lexicons_on: dict[str, set[tuple[int, str]]] = {}
-        self.patterns: dict[tuple[str, str, str], z3.BoolRef] = {}
-        for side, node in atoms:
-            if "mentions" in node:
-                lexicons_on.setdefault(node["field"], set()).add((side, node["mentions"]))
-            if "matches" in node:
-                pat = rulesets[side]["patterns"][node["matches"]]
-                key = (node["field"], pat["regex"], pat["flags"])
-                self.patterns.setdefault(key, z3.Bool(f"pattern:{node['field']}:{pat['regex']}/{pat['flags']}", ctx))
+        # -- texts: lexicon units -------------------------------------------
         self.texts: dict[str, _TextField] = {}
-        all_entries: set[str] = set()
-        for path, used in sorted(lexicons_on.items()):
+        all_words: set[str] = set()
+        for path, used in sorted(self._lexicons_on.items()):
             tf = _TextField(path)
-            lexicons = {f"{side}\x1f{lex}": rulesets[side]["lexicons"][lex] for side, lex in used}
-            matcher = LexiconMatcher(lexicons)
+            lexicons = {f"{side}\x1f{lex}": rulesets[side]["lexicons"][lex] for side, lex in sorted(used)}
+            # Slots name lexicons of their own rule set: give the matcher all of them, under side-qualified names.
+            for side, rs in enumerate(rulesets):
+                for name, lex in rs["lexicons"].items():
+                    lexicons.setdefault(f"{side}\x1f{name}", lex)
+            matcher = LexiconMatcher(_qualified(lexicons), None)
+            wanted = {f"{side}\x1f{lex}" for side, lex in used}
+            samples = _lexicon_samples(lexicons)
             groups: dict[frozenset[tuple[int, str]], str] = {}
-            for lex in lexicons.values():
-                for entry in lex["entries"]:
-                    all_entries.add(entry)
-                    hit = frozenset(
-                        (int(name.split("\x1f")[0]), name.split("\x1f")[1]) for name, *_ in matcher.find(entry)
-                    )
-                    if not hit:
-                        continue
-                    best = groups.get(hit)
-                    # The sample shown in witnesses: prefer plain Latin-script words, then short.
-                    if best is None or (not entry.isascii(), len(entry), entry) < (not best.isascii(), len(best), best):
-                        groups[hit] = entry
+            for name in sorted(wanted):
+                for entry in lexicons[name]["entries"]:
+                    text = entry if isinstance(entry, str) else entry["text"]
+                    for sample in _entry_samples(text, name.split("\x1f")[0], samples):
+                        all_words.update(w.casefold() for w in sample.replace("#", " ").split())
+                        hit = frozenset(
+                            (int(n.split("\x1f")[0]), n.split("\x1f")[1])
+                            for n, *_ in matcher.find(sample) if n in wanted
+                        )
+                        if not hit:
+                            continue
+                        best = groups.get(hit)
+                        # The sample shown in witnesses: prefer plain Latin-script words, then short.
+                        key = (not sample.isascii(), len(sample), sample)
+                        if best is None or key < (not best.isascii(), len(best), best):
+                            groups[hit] = sample
             for i, (hit, sample) in enumerate(sorted(groups.items(), key=lambda kv: (kv[1], sorted(kv[0])))):
                 tf.units.append((hit, sample))
                 tf.vars.append(z3.Bool(f"text:{path}:{i}", ctx))
             self.texts[path] = tf
-        words = {w for e in all_entries for w in e.casefold().replace("#", " ").split()}
-        self.separator = next(s for s in _SEPARATORS if s not in words)
-        # -- time -----------------------------------------------------------
-        cuts: set[float] = set()
-        for side, node in atoms:
-            if "during" in node:
-                period = rulesets[side]["periods"][node["during"]]
-                cuts.update((_instant(period["start"]), _instant(period["end"])))
-            for key in ("posted_before", "posted_after"):
-                if key in node:
-                    cuts.add(_instant(node[key]))
-        self.cuts = sorted(cuts)
-        self.time = z3.Int("time", ctx) if self.cuts else None  # -1 absent; i: segment i
-
+        self.separator = next(s for s in _SEPARATORS if s not in all_words)
+        # -- relations: near and stance ------------------------------------
         self.constraints: list[z3.BoolRef] = []
+        for key, rel in sorted(self.relations.items(), key=lambda kv: repr(kv[0])):
+            self._settle(rel)
+        # -- time -----------------------------------------------------------
+        self.cuts = sorted(self._cuts)
+        self.time = z3.Int("time", ctx) if self.cuts else None  # -1 absent; i: segment i
         for path, domain in self.single.items():
             var = self.single_var[path]
             self.constraints.append(z3.And(var >= 0, var < len(domain)))
         if self.time is not None:
             self.constraints.append(z3.And(self.time >= -1, self.time <= len(self.cuts)))
+
+    # -- registration (operators' collect) -----------------------------------
+
+    def add_field(self, path: str, values: Sequence[Any]) -> None:
+        self._constants.setdefault(path, set()).update(_fold(v) for v in values)
+        for v in values:
+            self.spelling.setdefault(_fold(v), v)
+
+    def add_label(self, label: str) -> None:
+        if label not in self.labels:
+            self.labels[label] = z3.Bool(f"label:{label}", self.ctx)
+
+    def add_lexicon(self, side: int, path: str, lexicon: str) -> None:
+        self._lexicons_on.setdefault(path, set()).add((side, lexicon))
+
+    def add_pattern(self, side: int, path: str, pattern: str) -> None:
+        pat = self.rulesets[side]["patterns"][pattern]
+        key = (path, pat["regex"], pat["flags"])
+        self.patterns.setdefault(key, z3.Bool(f"pattern:{path}:{pat['regex']}/{pat['flags']}", self.ctx))
+
+    def add_cut(self, at: float) -> None:
+        self._cuts.add(at)
+
+    def add_relation(self, side: int, c: dict[str, Any]) -> None:
+        key = _relation_key(side, c)
+        if key not in self.relations:
+            self.relations[key] = _Relation(side, c, z3.Bool(f"rel:{len(self.relations)}", self.ctx))
+
+    # -- relations ----------------------------------------------------------------
+
+    def _holds(self, rel: _Relation, text: str) -> bool:
+        """Whether a text shows the relation, by the side's own matcher."""
+        c = rel.node
+        matcher = self.matchers[rel.side]
+        th = matcher.scan(text)
+        if th is None:
+            return False
+        li = matcher.names.index(c["lexicon"])
+        if c["op"] == "near":
+            return bool(th.near(li, matcher.names.index(c["near"]), c["within"]))
+        return bool(th.stance(li, -1 if c["polarity"] == "negative" else 1, c["within"]))
+
+    def _settle(self, rel: _Relation) -> None:
+        c = rel.node
+        tf = self.texts[c["field"]]
+        ctx = self.ctx
+        rel.by_units = [i for i, (_hit, sample) in enumerate(tf.units) if self._holds(rel, sample)]
+
+        def unit_of(lexicon: str) -> int | None:
+            options = [i for i, (hit, _s) in enumerate(tf.units) if (rel.side, lexicon) in hit]
+            return min(options, key=lambda i: (len(tf.units[i][0]), len(tf.units[i][1]), i)) if options else None
+
+        first = unit_of(c["lexicon"])
+        if first is not None:
+            if c["op"] == "near":
+                second = unit_of(c["near"])
+                if second is not None:
+                    sentence = f"{tf.units[first][1]} {tf.units[second][1]}"
+                    if self._holds(rel, sentence):
+                        rel.sentence, rel.needs = sentence, sorted({first, second})
+            else:
+                for word in _stance_words(self.rulesets[rel.side], c["polarity"]):
+                    sentence = f"{tf.units[first][1]} is {word}"
+                    if self._holds(rel, sentence):
+                        rel.sentence, rel.needs = sentence, [first]
+                        break
+        options = [tf.vars[i] for i in rel.by_units]
+        if rel.sentence is not None:
+            rel.extra = z3.Bool(f"{rel.var}:extra", ctx)
+            options.append(rel.extra)
+            for i in rel.needs:
+                self.constraints.append(z3.Implies(rel.extra, tf.vars[i]))
+        self.constraints.append(rel.var == z3.Or(options, ctx))
 
     # -- atoms as formulas --------------------------------------------------
 
@@ -257,6 +331,9 @@ class _Universe:
     def mentions(self, side: int, path: str, lexicon: str) -> z3.BoolRef:
         tf = self.texts[path]
         return z3.Or([var for (hit, _s), var in zip(tf.units, tf.vars) if (side, lexicon) in hit], self.ctx)
+
+    def relation(self, side: int, c: dict[str, Any]) -> z3.BoolRef:
+        return self.relations[_relation_key(side, c)].var
 
     def matches(self, side: int, path: str, pattern: str) -> z3.BoolRef:
         pat = self.rulesets[side]["patterns"][pattern]
@@ -285,6 +362,83 @@ class _Universe:
         return lo + min(12 * 3600, (hi - lo) / 2)
 
 
+def _qualified(lexicons: dict[str, Any]) -> dict[str, Any]:
+    """Lexicons renamed side-qualified, their slots renamed to match (`{x}` of side 0 is `{0\x1fx}`)."""
+    import re
+
+    out = {}
+    for name, lex in lexicons.items():
+        side = name.split("\x1f")[0]
+        entries = []
+        for e in lex["entries"]:
+            text, mode = (e, "exact") if isinstance(e, str) else (e["text"], e.get("mode", "exact"))
+            text = re.sub(r"\{\s*([A-Za-z_][\w-]*)\s*\}", lambda mt: "{" + f"{side}\x1f{mt.group(1)}" + "}", text)
+            entries.append({"text": text, "mode": mode})
+        out[name] = {**lex, "entries": entries}
+    return out
+
+
+def _lexicon_samples(lexicons: dict[str, Any]) -> dict[str, str]:
+    """A short plain sample of each lexicon, to fill the slots of other entries' samples."""
+    from .matcher import Words, expand
+
+    out: dict[str, str] = {}
+    for name, lex in lexicons.items():
+        best = None
+        for e in lex["entries"]:
+            text = e if isinstance(e, str) else e["text"]
+            try:
+                alternatives = expand(text)
+            except ValueError:
+                continue
+            for alt in alternatives:
+                if len(alt) == 1 and isinstance(alt[0], Words) and "#" not in text:
+                    sample = _readable(text) if len(alternatives) == 1 else " ".join(alt[0].words)
+                    key = (not sample.isascii(), len(sample), sample)
+                    if best is None or key < best[0]:
+                        best = (key, sample)
+        if best is not None:
+            out[name.split("\x1f")[1]] = best[1]
+    return out
+
+
+def _entry_samples(text: str, side: str, samples: dict[str, str]) -> list[str]:
+    """Texts an entry matches: the entry as written when it is plain, else each alternative with slots filled."""
+    from .matcher import expand, has_syntax, sample
+
+    if not has_syntax(text):
+        return [_readable(text)]
+    try:
+        alternatives = expand(text)
+    except ValueError:
+        return []
+    return [sample(alt, samples) for alt in alternatives]
+
+
+def _readable(text: str) -> str:
+    # A sample is one sentence of a witness: marks that end a sentence would cut it in two.
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r"[.!?;।॥\u2026]", "", text)).strip() or text
+
+
+def _stance_words(ruleset: dict[str, Any], polarity: str) -> list[str]:
+    """Words of the valence the stance needs, strongest first: the policy's own lexicons, then the base."""
+    sign = -1 if polarity == "negative" else 1
+    threshold = (ruleset.get("matching") or {}).get("stance_threshold", 1.5)
+    found: list[tuple[float, str]] = []
+    for lex in ruleset["lexicons"].values():
+        if lex.get("valence") is not None and lex["valence"] * sign >= threshold:
+            for e in lex["entries"]:
+                text = e if isinstance(e, str) else e["text"]
+                if "{" not in text and "*" not in text:
+                    found.append((-abs(lex["valence"]), _readable(text)))
+    base = ((ruleset.get("matching") or {}).get("valence") or {}).get("entries") or {}
+    found.extend((-abs(score), word) for word, score in base.items() if score * sign >= threshold + 0.5)
+    found.sort()
+    return [w for _s, w in found[:40]]
+
+
 def _fold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
 
@@ -310,34 +464,12 @@ class _Side:
         self.default = LEVEL[self.rs["policy"]["default_outcome"]]
 
     def enc(self, c: dict[str, Any]) -> z3.BoolRef:
-        u = self.u
-        if "all" in c:
-            return z3.And([self.enc(a) for a in c["all"]], u.ctx)
-        if "any" in c:
-            return z3.Or([self.enc(a) for a in c["any"]], u.ctx)
-        if "not" in c:
-            return z3.Not(self.enc(c["not"]))
-        if "signal" in c:
-            name = c["signal"]
-            if name not in self._signals:
-                self._signals[name] = self.enc(self.rs["signals"][name]["when"])
-            return self._signals[name]
-        if "mentions" in c:
-            return u.mentions(self.side, c["field"], c["mentions"])
-        if "matches" in c:
-            return u.matches(self.side, c["field"], c["matches"])
-        if "field" in c:
-            return u.field_in(c["field"], c["in"])
-        if "labelled" in c:
-            return u.labels[c["labelled"]]
-        if "during" in c:
-            period = self.rs["periods"][c["during"]]
-            return u.segment_range(_instant(period["start"]), _instant(period["end"]))
-        if "posted_before" in c:
-            return u.segment_range(None, _instant(c["posted_before"]))
-        if "posted_after" in c:
-            return u.segment_range(_instant(c["posted_after"]), None)
-        raise ValueError(f"unknown condition {sorted(c)}")
+        return for_op(c).encode(c, self)  # type: ignore[no-any-return]
+
+    def signal(self, name: str) -> z3.BoolRef:
+        if name not in self._signals:
+            self._signals[name] = self.enc(self.rs["signals"][name]["when"])
+        return self._signals[name]
 
     def at_least(self, k: int, clauses: Iterable[str] | None = None) -> z3.BoolRef:
         """The outcome is at least level k (counting only the given clauses, if any)."""
@@ -369,9 +501,9 @@ class Analyzer:
 
     def __init__(self, left: dict[str, Any], right: dict[str, Any]):
         self.rulesets = (left, right)
-        self.u = _Universe([left, right])
-        self.sides = (_Side(self.u, 0), _Side(self.u, 1))
         self.checkers = (Checker(left), Checker(right))
+        self.u = _Universe([left, right], [c.matcher for c in self.checkers])
+        self.sides = (_Side(self.u, 0), _Side(self.u, 1))
 
     # -- queries ------------------------------------------------------------
 
@@ -543,6 +675,17 @@ class Analyzer:
             for (_hit, sample), var in zip(tf.units, tf.vars):
                 if z3.is_true(model.eval(var, model_completion=True)):
                     texts.setdefault(path, []).append(sample)
+        # A relation the model wants shown by a sentence of its own: that sentence (its units' samples,
+        # which it holds, are dropped where they would repeat it).
+        for rel in u.relations.values():
+            if rel.extra is not None and z3.is_true(model.eval(rel.extra, model_completion=True)):
+                parts = texts.setdefault(rel.node["field"], [])
+                tf = u.texts[rel.node["field"]]
+                for i in rel.needs:
+                    if tf.units[i][1] in parts:
+                        parts.remove(tf.units[i][1])
+                if rel.sentence not in parts:
+                    parts.append(rel.sentence)
         # A pattern the model wants matched gets a sample text that matches
         # none of the field's patterns the model wants unmatched (a pattern
         # and its edited version often share their shortest sample).
@@ -556,7 +699,7 @@ class Analyzer:
                 if sample is not None:
                     texts.setdefault(path, []).append(sample)
         for path, parts in texts.items():
-            text = f" {u.separator} ".join(parts)
+            text = _marker(u.separator).join(parts)
             if path == "media.description":
                 media.append({"description": text})
             elif path == "links":
@@ -594,9 +737,19 @@ def _ordered(post: dict[str, Any]) -> dict[str, Any]:
     return {k: post[k] for k in sorted(post, key=lambda k: (_ORDER.index(k) if k in _ORDER else 99, k))}
 
 
+def _marker(separator: str) -> str:
+    """What joins the parts of a witness text: a sentence break and a word that is in no entry.
+
+    The break keeps ``near`` and stances from reaching from one part to the
+    next; the word keeps a phrase from running across the break (a lexicon
+    entry ignores punctuation).
+    """
+    return f". {separator.capitalize()} "
+
+
 def _reductions(post: dict[str, Any], separator: str) -> Iterable[dict[str, Any]]:
     """Smaller posts: one field, one list item or one part of a text removed."""
-    marker = f" {separator} "
+    marker = _marker(separator)
     for key in list(post):
         if key in ("id",):
             continue

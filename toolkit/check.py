@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from . import model as m
 from . import posts
 from .diagnostics import Diagnostic, Severity, did_you_mean
+from .operators import for_node, walk
 from .postschema import FIELDS, GROUPS
 from .source import Span
 
@@ -182,16 +183,6 @@ def check_terms(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
 # ---------------------------------------------------------------------------
 
 
-def _field_help(path: str) -> str | None:
-    hint = did_you_mean(path, FIELDS)
-    if hint:
-        return hint
-    if path in GROUPS:
-        inner = sorted(p for p in FIELDS if p.startswith(path + "."))
-        return f"`{path}` is a group; name one of its fields: {', '.join(inner)}"
-    return None
-
-
 def check_conditions(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
     for signal in policy.signals:
         yield from _check_condition(signal.condition, symbols)
@@ -202,113 +193,16 @@ def check_conditions(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]
             yield from _check_condition(exc.condition, symbols)
 
 
-def _walk(cond: m.Condition) -> Iterator[m.Condition]:
-    yield cond
-    if isinstance(cond, (m.And, m.Or)):
-        for arg in cond.args:
-            yield from _walk(arg)
-    elif isinstance(cond, m.Not):
-        yield from _walk(cond.arg)
-
-
 def _check_condition(cond: m.Condition, symbols: Symbols) -> Iterator[Diagnostic]:
-    for node in _walk(cond):
-        if isinstance(node, m.Ref):
-            yield from _check_ref(node, symbols)
-        elif isinstance(node, m.Compare):
-            yield from _check_compare(node)
-        elif isinstance(node, (m.Mentions, m.Matches)):
-            path = node.path.dotted
-            ft = FIELDS.get(path)
-            if ft is None:
-                yield Diagnostic("S204", f"posts have no field `{path}`", node.path.span, help=_field_help(path))
-            elif ft.kind not in ("text", "string"):
-                verb = "mentions" if isinstance(node, m.Mentions) else "matches"
-                yield Diagnostic("S206", f"`{path}` is not a text, so it cannot be searched with `{verb}`",
-                                 node.span, help=_compare_hint(path))
-            if isinstance(node, m.Mentions) and node.lexicon not in symbols.lexicons:
-                yield Diagnostic("S201", f"undefined lexicon `{node.lexicon}`", node.name_span,
-                                 help=did_you_mean(node.lexicon, symbols.lexicons)
-                                 or ("that is a pattern: use `matches`" if node.lexicon in symbols.patterns else None)
-                                 or "declare it with `lexicon NAME { \"word\", \"phrase\" }`")
-            if isinstance(node, m.Matches) and node.pattern not in symbols.patterns:
-                yield Diagnostic("S201", f"undefined pattern `{node.pattern}`", node.name_span,
-                                 help=did_you_mean(node.pattern, symbols.patterns)
-                                 or ("that is a lexicon: use `mentions`" if node.pattern in symbols.lexicons else None)
-                                 or "declare it with `pattern NAME /regex/`")
-        elif isinstance(node, m.Labelled) and node.label not in symbols.labels:
-            yield Diagnostic("S201", f"undefined label `{node.label}`", node.span,
-                             help=did_you_mean(node.label, symbols.labels) or "declare it with `label NAME \"…\"`")
-        elif isinstance(node, m.During) and node.period not in symbols.periods:
-            yield Diagnostic("S201", f"undefined period `{node.period}`", node.span,
-                             help=did_you_mean(node.period, symbols.periods)
-                             or "declare it with `period NAME from DATE to DATE`")
-
-
-def _compare_hint(path: str) -> str | None:
-    ft = FIELDS[path]
-    if ft.kind == "enum":
-        return f"compare it: `{path} is {ft.values[0]}`"
-    if ft.kind == "bool":
-        return f"test it on its own: `{path}`"
-    if ft.kind == "datetime":
-        return "use `posted during PERIOD`, `posted before DATE` or `posted after DATE`"
-    return None
-
-
-def _check_ref(node: m.Ref, symbols: Symbols) -> Iterator[Diagnostic]:
-    path = node.path.dotted
-    if len(node.path.parts) == 1 and path in symbols.signals:
-        return
-    ft = FIELDS.get(path)
-    if ft is not None:
-        if ft.kind != "bool":
-            yield Diagnostic("S206", f"`{path}` is not a yes/no field", node.span, help=_compare_hint(path))
-        return
-    if path in GROUPS:
-        yield Diagnostic("S206", f"`{path}` is a group of fields, not a condition", node.span, help=_field_help(path))
-        return
-    if len(node.path.parts) == 1:
-        yield Diagnostic(
-            "S201", f"undefined signal `{path}`", node.span,
-            help=did_you_mean(path, [*symbols.signals, *(p for p, f in FIELDS.items() if f.kind == "bool")])
-            or ("that is a label: write `labelled " + path + "`" if path in symbols.labels else None)
-            or ("that is a period: write `posted during " + path + "`" if path in symbols.periods else None)
-            or "declare it with `signal NAME means CONDITION`",
-        )
-    else:
-        yield Diagnostic("S204", f"posts have no field `{path}`", node.path.span, help=_field_help(path))
-
-
-def _check_compare(node: m.Compare) -> Iterator[Diagnostic]:
-    path = node.path.dotted
-    ft = FIELDS.get(path)
-    if ft is None:
-        yield Diagnostic("S204", f"posts have no field `{path}`", node.path.span, help=_field_help(path))
-        return
-    if ft.kind == "datetime":
-        yield Diagnostic("S206", f"`{path}` cannot be compared with `is`", node.span, help=_compare_hint(path))
-        return
-    for value in node.values:
-        if ft.kind == "enum":
-            if value.kind == "bool" or value.value not in ft.values:
-                shown = ("true" if value.value else "false") if value.kind == "bool" else value.value
-                yield Diagnostic("S205", f"`{shown}` is not a value of `{path}`", value.span,
-                                 help=did_you_mean(str(value.value), ft.values)
-                                 or f"`{path}` is one of: {', '.join(ft.values)}")
-        elif ft.kind == "bool":
-            if value.kind != "bool":
-                yield Diagnostic("S206", f"`{path}` is yes/no; compare it with `true` or `false`", value.span)
-        elif value.kind == "bool":
-            yield Diagnostic("S206", f"`{path}` holds text, not yes/no", value.span,
-                             help=f'write the value in quotes: `{path} is "…"`')
+    for node in walk(cond):
+        yield from for_node(node).check(node, symbols)
 
 
 def check_signal_cycles(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
     deps: dict[str, set[str]] = {}
     for signal in policy.signals:
         deps[signal.id] = {
-            n.path.dotted for n in _walk(signal.condition)
+            n.path.dotted for n in walk(signal.condition)
             if isinstance(n, m.Ref) and len(n.path.parts) == 1 and n.path.dotted in symbols.signals
         }
     reported: set[frozenset[str]] = set()
@@ -334,15 +228,52 @@ def check_signal_cycles(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnost
 
 
 def check_lexicons(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
-    from .text import entry_keys
+    from .matcher import EntryError, Slot, Words, expand
 
+    slots: dict[str, set[str]] = {}
     for lex in policy.lexicons:
-        if not lex.entries:
+        if not lex.entries and lex.source is None:
             yield Diagnostic("S222", f"lexicon `{lex.id}` has no entries", lex.span)
         for entry in lex.entries:
-            if not entry_keys(entry.text):
+            try:
+                alternatives = expand(entry.text)
+            except EntryError as exc:
+                yield Diagnostic("S231", f"cannot read the phrase `{entry.text}`: {exc}", entry.span,
+                                 help="an entry is words, `*` or `*N` for one to N words, `{lexicon}` for a slot, "
+                                      "`(a|b)` for alternatives and `( … )?` for an optional part")
+                continue
+            if not alternatives or not any(isinstance(p, (Words, Slot)) for alt in alternatives for p in alt):
                 yield Diagnostic("S222", f"lexicon entry `{entry.text}` has no letters or digits to match",
                                  entry.span, help="lexicon entries are words and phrases")
+                continue
+            for alt in alternatives:
+                for part in alt:
+                    if isinstance(part, Slot):
+                        slots.setdefault(lex.id, set()).add(part.lexicon)
+                        if part.lexicon not in symbols.lexicons:
+                            yield Diagnostic("S201", f"undefined lexicon `{part.lexicon}` in the slot of "
+                                             f"`{entry.text}`", entry.span,
+                                             help=did_you_mean(part.lexicon, symbols.lexicons)
+                                             or "a slot `{NAME}` names a declared lexicon")
+            if lex.role == "negation" and any(not isinstance(p, Words) for alt in alternatives for p in alt):
+                yield Diagnostic("S231", f"negator `{entry.text}` has slots or gaps; negators are plain words",
+                                 entry.span)
+    reported: set[frozenset[str]] = set()
+    for start in sorted(slots):
+        stack = [(start, [start])]
+        while stack:
+            node, route = stack.pop()
+            for nxt in sorted(slots.get(node, ())):
+                if nxt == start:
+                    cycle = frozenset(route)
+                    if cycle not in reported:
+                        reported.add(cycle)
+                        chain = " → ".join([*route, start])
+                        yield Diagnostic("S232", f"lexicon `{start}` is filled by its own entries: {chain}",
+                                         symbols.lexicons[start].span,
+                                         help="a slot `{NAME}` must not lead back to the lexicon it is in")
+                elif nxt not in route and nxt in symbols.lexicons:
+                    stack.append((nxt, [*route, nxt]))
 
 
 PATTERN_FLAGS = {"i": "(?i)", "s": "(?s)", "m": "(?m)"}

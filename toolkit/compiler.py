@@ -8,7 +8,9 @@ from typing import Any
 
 from . import model as m
 from .check import Symbols, example_post
+from .operators import for_node
 from .rules import FORMAT, VERSION
+from .valence import matching_block
 
 OUTCOME_KEYS = {
     m.Outcome.PERMITTED: "permitted",
@@ -35,34 +37,8 @@ def compile_policy(policy: m.Policy, *, content_hash: str, generator: str) -> di
         local = dt.datetime.combine(day, dt.time(0, 0), tzinfo=tz)
         return local.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def cond(c: m.Condition) -> dict[str, Any]:
-        if isinstance(c, m.And):
-            return {"all": [cond(a) for a in c.args]}
-        if isinstance(c, m.Or):
-            return {"any": [cond(a) for a in c.args]}
-        if isinstance(c, m.Not):
-            return {"not": cond(c.arg)}
-        if isinstance(c, m.Ref):
-            path = c.path.dotted
-            if len(c.path.parts) == 1 and path in symbols.signals:
-                return {"signal": path}
-            return {"field": path, "in": [True]}
-        if isinstance(c, m.Compare):
-            out: dict[str, Any] = {"field": c.path.dotted, "in": [v.value for v in c.values]}
-            return {"not": out} if c.negated else out
-        if isinstance(c, m.Mentions):
-            return {"field": c.path.dotted, "mentions": c.lexicon}
-        if isinstance(c, m.Matches):
-            return {"field": c.path.dotted, "matches": c.pattern}
-        if isinstance(c, m.Labelled):
-            return {"labelled": c.label}
-        if isinstance(c, m.During):
-            return {"during": c.period}
-        if isinstance(c, m.PostedBefore):
-            return {"posted_before": instant(c.date)}
-        if isinstance(c, m.PostedAfter):
-            return {"posted_after": instant(c.date + dt.timedelta(days=1))}
-        raise AssertionError(c)  # pragma: no cover
+    env = _Env(symbols, instant)
+    cond = env.cond
 
     def text(t: m.Text | None) -> str | None:
         return t.value if t is not None else None
@@ -106,7 +82,7 @@ def compile_policy(policy: m.Policy, *, content_hash: str, generator: str) -> di
                 }
             )
 
-    return {
+    out = {
         "format": FORMAT,
         "version": VERSION,
         "generator": generator,
@@ -137,7 +113,16 @@ def compile_policy(policy: m.Policy, *, content_hash: str, generator: str) -> di
             for i in policy.instruments
         },
         "lexicons": {
-            lx.id: {"description": lx.description, "entries": [e.text for e in lx.entries]} for lx in policy.lexicons
+            lx.id: {
+                "description": lx.description,
+                "mode": lx.mode,
+                "valence": lx.valence,
+                "negatable": lx.negatable,
+                "role": lx.role,
+                "source": lx.source,
+                "entries": [{"text": e.text, "mode": lx.mode_of(e)} for e in lx.entries],
+            }
+            for lx in policy.lexicons
         },
         "patterns": {p.id: {"description": p.description, "regex": p.regex, "flags": p.flags} for p in policy.patterns},
         "periods": {
@@ -155,3 +140,19 @@ def compile_policy(policy: m.Policy, *, content_hash: str, generator: str) -> di
         "clauses": clauses,
         "examples": examples,
     }
+    # How words are matched: after the lexicons, decided once every condition is compiled.
+    matching = matching_block(env.uses_stance, meta.valence)
+    return {k: v for key, value in out.items()
+            for k, v in ((key, value), *((("matching", matching),) if key == "lexicons" else ()))}
+
+
+class _Env:
+    """What an operator's ``compile`` may use: the symbols, dates as instants, children."""
+
+    def __init__(self, symbols: Symbols, instant: Any):
+        self.symbols = symbols
+        self.instant = instant
+        self.uses_stance = False
+
+    def cond(self, c: m.Condition) -> dict[str, Any]:
+        return for_node(c).compile(c, self)

@@ -60,6 +60,11 @@ CODES: dict[str, str] = {
     "S222": "empty lexicon or lexicon entry",
     "S223": "outcome that cannot be expected of a clause",
     "S224": "no policy header",
+    # Lexicons: attributes, phrase syntax, slots and data files
+    "S230": "lexicon attribute given more than once",
+    "S231": "invalid phrase in a lexicon entry",
+    "S232": "lexicons fill each other's slots in a cycle",
+    "S233": "lexicon data file cannot be read or has a bad row",
     # Posts given to the checker
     "R301": "record is not valid JSON",
     "R302": "record is not a JSON object",

@@ -21,6 +21,7 @@ from typing import Any
 from . import model as m
 from .analysis import Analyzer, Relation
 from .metadata import SCHEMA
+from .operators import uses
 from .printer import condition as print_condition
 from .printer import outcome as print_outcome
 from .printer import post as print_post
@@ -176,29 +177,8 @@ def redline(old: str, new: str) -> Redline:
 # ---------------------------------------------------------------------------
 
 
-def _deps(cond: dict[str, Any], ruleset: dict[str, Any], seen: set[str] | None = None) -> set[tuple[str, str]]:
-    seen = seen if seen is not None else set()
-    out: set[tuple[str, str]] = set()
-    for key in ("all", "any"):
-        for arg in cond.get(key, ()):
-            out |= _deps(arg, ruleset, seen)
-    if "not" in cond:
-        out |= _deps(cond["not"], ruleset, seen)
-    if "signal" in cond:
-        name = cond["signal"]
-        out.add(("signal", name))
-        if name not in seen:
-            seen.add(name)
-            out |= _deps(ruleset["signals"][name]["when"], ruleset, seen)
-    if "mentions" in cond:
-        out.add(("lexicon", cond["mentions"]))
-    if "matches" in cond:
-        out.add(("pattern", cond["matches"]))
-    if "during" in cond:
-        out.add(("period", cond["during"]))
-    if "labelled" in cond:
-        out.add(("label", cond["labelled"]))
-    return out
+def _deps(cond: dict[str, Any], ruleset: dict[str, Any]) -> set[tuple[str, str]]:
+    return uses(cond, ruleset["signals"])
 
 
 def clause_dependencies(clause: dict[str, Any], ruleset: dict[str, Any]) -> set[tuple[str, str]]:

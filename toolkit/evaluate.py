@@ -1,10 +1,11 @@
 """The checker: a rule set × a post → an outcome, the deciding clauses, the evidence.
 
 It reads only the compiled rule set (never the parser or the model). At
-load time every lexicon of the rule set goes into one Aho-Corasick automaton
-and every pattern into one RE2 set, and every condition becomes a Python
-closure; checking a post then makes one matching pass per text field and
-evaluates the closures.
+load time every lexicon of the rule set goes into one matcher
+(:class:`toolkit.matcher.LexiconMatcher`: one Aho-Corasick automaton), every
+pattern into one RE2 set, and every condition becomes a Python closure built
+by its operator (:mod:`toolkit.operators`); checking a post then makes one
+matching pass per searched text field and evaluates the closures.
 
 Meaning (docs/semantics.md): a clause applies when its condition holds and
 none of its exceptions does; a post's outcome is the strongest outcome of
@@ -14,31 +15,19 @@ applying clause is reported, with the evidence that made it apply.
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import ahocorasick
-
+from .matcher import LexiconMatcher, TextHits
+from .operators import Compiled, Evidence, Fn, for_op, instant, label_field, trigger_cost, walk_compiled
 from .posts import Problem, validate
 from .rules import OUTCOMES
-from .text import Normalized, entry_keys, hashtag_key, hashtags, normalized_words, tokens, word_spans
-
-# On ASCII text a word is [A-Za-z0-9]+, lowered (toolkit.text): everything else separates words.
-_ASCII_FOLD = bytes(
-    (c | 0x20) if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256)
-)
-
-_SPACES = re.compile(rb"  +")
 
 PATTERN_FLAGS = {"i": "(?i)", "s": "(?s)", "m": "(?m)"}
 _RANK = {name: i for i, name in enumerate(OUTCOMES)}
 
-Evidence = dict[str, Any]
-Fn = Callable[["_Ctx", "list[Evidence] | None"], bool]
+TextList = list[tuple[str, str, TextHits]]
 
 
 @dataclass(slots=True)
@@ -68,9 +57,9 @@ class Verdict:
 class _Ctx:
     """Per-post state: the post, and matches computed on first use."""
 
-    __slots__ = ("post", "labels", "ts", "lex", "pat", "signals", "checker")
+    __slots__ = ("post", "labels", "ts", "texts", "pat", "signals")
 
-    def __init__(self, post: dict[str, Any], checker: Checker):
+    def __init__(self, post: dict[str, Any]):
         self.post = post
         # A label set on an attached item counts as a label of the post.
         media = post["media"]
@@ -82,30 +71,39 @@ class _Ctx:
             labels = post["labels"]
             self.labels = set(labels) if labels else _NO_LABELS
         self.ts = post["_ts"]
-        self.lex: dict[str, dict[str, list[Evidence]]] = {}
+        self.texts: dict[str, TextList] = {}
         self.pat: dict[str, dict[str, list[Evidence]]] = {}
         self.signals: dict[str, bool] = {}
-        self.checker = checker
 
 
-def _field_values(post: dict[str, Any], path: str) -> list[tuple[str, Any]]:
-    """(display path, value) for every value a path holds in a post; lists fan out."""
-    return _ACCESSORS[path](post) if path in _ACCESSORS else _field_values_slow(post, path)
+# ---------------------------------------------------------------------------
+# Reading fields of a post
+# ---------------------------------------------------------------------------
 
 
-def _accessor(path: str) -> Callable[[dict[str, Any]], list[tuple[str, Any]]]:
-    if path in _ACCESSORS:
-        return _ACCESSORS[path]
-    head = path.partition(".")[0]
-
-    def get(post: dict[str, Any]) -> list[tuple[str, Any]]:
-        # Most posts have no media, no links, no labels: nothing to fan out.
+def _field_values_slow(post: dict[str, Any], path: str) -> list[tuple[str, Any]]:
+    head, _, rest = path.partition(".")
+    if not rest:
         value = post.get(head)
-        if value is None or (type(value) is list and not value):
-            return []
-        return _field_values_slow(post, path)
-
-    return get
+        if isinstance(value, list):
+            return [(f"{head}[{i}]", v) for i, v in enumerate(value)]
+        return [] if value is None else [(head, value)]
+    group = post.get(head)
+    if group is None:
+        return []
+    if isinstance(group, list):
+        out = []
+        for i, item in enumerate(group):
+            value = item.get(rest)
+            if isinstance(value, list):
+                out.extend((f"{head}[{i}].{rest}[{j}]", v) for j, v in enumerate(value))
+            elif value is not None:
+                out.append((f"{head}[{i}].{rest}", value))
+        return out
+    value = group.get(rest)
+    if isinstance(value, list):
+        return [(f"{path}[{j}]", v) for j, v in enumerate(value)]
+    return [] if value is None else [(path, value)]
 
 
 def _scalar(name: str) -> Callable[[dict[str, Any]], list[tuple[str, Any]]]:
@@ -140,151 +138,33 @@ _ACCESSORS = {
 }
 
 
-def _field_values_slow(post: dict[str, Any], path: str) -> list[tuple[str, Any]]:
-    head, _, rest = path.partition(".")
-    if not rest:
+def accessor(path: str) -> Callable[[dict[str, Any]], list[tuple[str, Any]]]:
+    """A function giving (display path, value) for every value a path holds in a post; lists fan out."""
+    if path in _ACCESSORS:
+        return _ACCESSORS[path]
+    head = path.partition(".")[0]
+
+    def get(post: dict[str, Any]) -> list[tuple[str, Any]]:
+        # Most posts have no media, no links, no labels: nothing to fan out.
         value = post.get(head)
-        if isinstance(value, list):
-            return [(f"{head}[{i}]", v) for i, v in enumerate(value)]
-        return [] if value is None else [(head, value)]
-    group = post.get(head)
-    if group is None:
-        return []
-    if isinstance(group, list):
-        out = []
-        for i, item in enumerate(group):
-            value = item.get(rest)
-            if isinstance(value, list):
-                out.extend((f"{head}[{i}].{rest}[{j}]", v) for j, v in enumerate(value))
-            elif value is not None:
-                out.append((f"{head}[{i}].{rest}", value))
-        return out
-    value = group.get(rest)
-    if isinstance(value, list):
-        return [(f"{path}[{j}]", v) for j, v in enumerate(value)]
-    return [] if value is None else [(path, value)]
+        if value is None or (type(value) is list and not value):
+            return []
+        return _field_values_slow(post, path)
+
+    return get
 
 
-class LexiconMatcher:
-    """Every entry of a set of lexicons, found in one pass over a text.
+def _direct(path: str) -> tuple[str | None, str | None]:
+    """(group, name) of a single-valued field read directly, or (None, None)."""
+    if path not in _ACCESSORS:
+        return None, None
+    head, _, rest = path.partition(".")
+    return (head, rest) if rest else (None, head)
 
-    Word entries go into one Aho-Corasick automaton over normalised text;
-    entries written as hashtags (`#ad`) are looked up among the text's
-    hashtags.
-    """
 
-    def __init__(self, lexicons: dict[str, dict[str, Any]]):
-        self._automaton = ahocorasick.Automaton()
-        keys: dict[str, list[tuple[str, str]]] = {}
-        self._hashtags: dict[str, list[tuple[str, str]]] = {}
-        for lex_id, lex in lexicons.items():
-            for entry in lex["entries"]:
-                tag = hashtag_key(entry)
-                if tag is not None:
-                    self._hashtags.setdefault(tag, []).append((lex_id, entry))
-                    continue
-                for key in entry_keys(entry):
-                    keys.setdefault(key, []).append((lex_id, entry))
-        for key, owners in keys.items():
-            # The key is padded with one space each side; store its length to find its start.
-            self._automaton.add_word(key, (len(key), tuple(owners)))
-        self._has_words = bool(keys)
-        if keys:
-            self._automaton.make_automaton()
-
-    def __bool__(self) -> bool:
-        return self._has_words or bool(self._hashtags)
-
-    def find(self, value: str) -> Iterator[tuple[str, str, int, int]]:
-        """(lexicon, entry, start, end) for every occurrence of every entry in a text."""
-        if self._has_words:
-            if value.isascii() and "#" not in value:
-                # The common case, normalised as `normalize` does it, in one C-level pass;
-                # the token positions are worked out only for a text that matches.
-                words = b" ".join(value.encode("ascii").translate(_ASCII_FOLD).split())
-                text = " " + words.decode("ascii") + " " if words else " "
-                hits = self._automaton.iter(text)
-                first = next(hits, None)
-                if first is not None:
-                    norm = Normalized(text, value)
-                    for end, (length, owners) in itertools.chain((first,), hits):
-                        s, e = norm.original_span(end - length + 2, end)
-                        for lex_id, entry in owners:
-                            yield lex_id, entry, s, e
-            else:
-                # Tokenised once: the same tokens give the normalised text and, on a match, the spans.
-                toks = tokens(value)
-                norm = Normalized(" " + " ".join(t for t, _s, _e in toks) + " " if toks else " ", value)
-                norm._spans = [(s, e) for _t, s, e in toks]
-                for end, (length, owners) in self._automaton.iter(norm.text):
-                    s, e = norm.original_span(end - length + 2, end)
-                    for lex_id, entry in owners:
-                        yield lex_id, entry, s, e
-        if self._hashtags and "#" in value:
-            for tag, s, e in hashtags(value):
-                for lex_id, entry in self._hashtags.get(tag, ()):
-                    yield lex_id, entry, s, e
-
-    def scan(self, value: str) -> list[tuple[str, str, int, int]]:
-        """``list(self.find(value))``, with no generator and no span work for a text that matches nothing."""
-        if not self._has_words:
-            return list(self.find(value))
-        hashtag = "#" in value
-        ascii = not hashtag and value.isascii()
-        if ascii:
-            # Words joined by single spaces and padded: runs of separators made one space, by C-level passes.
-            folded = value.encode("ascii").translate(_ASCII_FOLD)
-            words = _SPACES.sub(b" ", folded).strip(b" ") if b"  " in folded else folded.strip(b" ")
-            text = " " + words.decode("ascii") + " " if words else " "
-        else:
-            words_text = normalized_words(value)
-            text = " " + words_text + " " if words_text else " "
-        hits = self._automaton.iter(text)
-        first = next(hits, None)
-        if first is None:
-            return self._hashtag_hits(value, []) if hashtag else []
-        out: list[tuple[str, str, int, int]] = []
-        if ascii:
-            # The folded text keeps the original's positions; the normalised one is it with its
-            # leading spaces dropped and each run of spaces made one. A position maps back by
-            # adding the spaces dropped before it: the leading ones and those of each run.
-            lead = len(folded) - len(folded.lstrip(b" "))
-            runs: list[tuple[int, int]] = []  # (position of a run's space in `words`, spaces dropped up to it)
-            if b"  " in folded:
-                dropped = 0
-                for mt in _SPACES.finditer(folded, lead):
-                    runs.append((mt.start() - lead - dropped, dropped + mt.end() - mt.start() - 1))
-                    dropped = runs[-1][1]
-            for end, (length, owners) in itertools.chain((first,), hits):
-                # In `words`, the match covers [end - length + 1, end - 1): text is " " + words + " ".
-                q = end - length + 1
-                r = end - 2  # its last character
-                s = q + lead
-                e = r + lead + 1
-                for at, total in runs:
-                    if at >= r:
-                        break
-                    if at < q:
-                        s = q + lead + total
-                    e = r + lead + total + 1
-                for lex_id, entry in owners:
-                    out.append((lex_id, entry, s, e))
-            return out
-        norm = Normalized(text, value)
-        norm._spans = [(s, e) for _t, s, e in tokens(value)] if hashtag else word_spans(value)
-        for end, (length, owners) in itertools.chain((first,), hits):
-            s, e = norm.original_span(end - length + 2, end)
-            for lex_id, entry in owners:
-                out.append((lex_id, entry, s, e))
-        return self._hashtag_hits(value, out) if hashtag else out
-
-    def _hashtag_hits(self, value: str, out: list[tuple[str, str, int, int]]) -> list[tuple[str, str, int, int]]:
-        """The entries written as hashtags found in a text, after ``out`` (as :meth:`find` gives them)."""
-        if self._hashtags:
-            for tag, s, e in hashtags(value):
-                for lex_id, entry in self._hashtags.get(tag, ()):
-                    out.append((lex_id, entry, s, e))
-        return out
+# ---------------------------------------------------------------------------
+# The checker
+# ---------------------------------------------------------------------------
 
 
 class Checker:
@@ -304,7 +184,10 @@ class Checker:
         self.policy = ruleset["policy"]
         self.default_outcome = self.policy["default_outcome"]
 
-        self._lexicons = LexiconMatcher(ruleset["lexicons"])
+        self.matcher = LexiconMatcher(ruleset["lexicons"], ruleset.get("matching"))
+        self._lex_index = {name: i for i, name in enumerate(self.matcher.names)}
+        base = (ruleset.get("matching") or {}).get("valence") or {}
+        self._valence_source = base.get("name", "base")
 
         # One RE2 set for every pattern; the set says which match, then only
         # those run again to find their spans.
@@ -320,21 +203,23 @@ class Checker:
             self._pattern_ids.append(pat_id)
         if self._patterns:
             self._set.Compile()
+        # The set's own Match (on UTF-8 bytes), without the wrapper's checks, when the binding has one.
+        raw_set = getattr(self._set, "_set", None)
+        self._raw_set = raw_set is not None
+        self._set_match = raw_set.Match if raw_set is not None else self._set.Match
 
-        self._periods = {
-            pid: (_instant(p["start"]), _instant(p["end"])) for pid, p in ruleset["periods"].items()
-        }
-        self._signals: dict[str, Fn] = {}
+        self.periods = {pid: (instant(p["start"]), instant(p["end"])) for pid, p in ruleset["periods"].items()}
+        self._signal_fns: dict[str, Fn] = {}
         for sid, sig in ruleset["signals"].items():
-            self._signals[sid] = self._compile(sig["when"])
+            self._signal_fns[sid] = self.compile(sig["when"])
         self._clauses = []
         for clause in ruleset["clauses"]:
             self._clauses.append(
                 (
                     clause,
-                    self._compile(clause["when"]),
-                    [(e["description"], self._compile(e["when"])) for e in clause["unless"]],
-                    sorted(set(self._trigger(clause["when"])), key=lambda t: (_trigger_cost(t), sorted(t)))
+                    self.compile(clause["when"]),
+                    [(e["description"], self.compile(e["when"])) for e in clause["unless"]],
+                    sorted(set(self.necessary(clause["when"])), key=lambda t: (trigger_cost(t), sorted(t)))
                     if use_triggers else [],
                 )
             )
@@ -349,21 +234,16 @@ class Checker:
                 # Indexed by the rarest necessary set; the others are checked on visit.
                 for atom in trig[0]:
                     self._by_atom.setdefault(atom, []).append(i)
-        # What must be looked at in a post to know which trigger atoms hold.
         atoms = {atom for _c, _w, _u, trig in self._clauses for t in trig for atom in t}
-        # Every field some condition searches, with whether lexicons and/or
-        # patterns are searched there: one matching pass per field fills the
-        # post's match cache before any clause is looked at.
+        # Every field some condition searches, with whether lexicons and/or patterns are searched
+        # there: one matching pass per field fills the post's matches before any clause is looked at.
         searched: dict[str, list[bool]] = {}
         for cond in self._all_conditions():
-            for node in _nodes(cond):
-                if "mentions" in node:
-                    searched.setdefault(node["field"], [False, False])[0] = True
-                if "matches" in node:
-                    searched.setdefault(node["field"], [False, False])[1] = True
-        self._trigger_fields = [(path, _accessor(path), lx, pt) for path, (lx, pt) in sorted(searched.items())]
+            for node in walk_compiled(cond):
+                for path, kind in for_op(node).searched(node):
+                    searched.setdefault(path, [False, False])[0 if kind == "lex" else 1] = True
         self._trigger_values = sorted({a[1] for a in atoms if a[0] == "field"})
-        self._trigger_getters = [(path, _accessor(path)) for path in self._trigger_values]
+        self._trigger_getters = [(path, accessor(path)) for path in self._trigger_values]
         self._trigger_periods = sorted({a[1] for a in atoms if a[0] == "period"})
 
         # The hot path (check_post): every trigger atom is one bit, the atoms
@@ -375,27 +255,19 @@ class Checker:
         self._value_bits = []
         for path in self._trigger_values:
             table = {a[2]: b for a, b in bit_of.items() if a[0] == "field" and a[1] == path}
-            head, _, rest = path.partition(".")
-            if path in _ACCESSORS:
-                group, name = (head, rest) if rest else (None, head)
-            else:
-                group = name = None
-            self._value_bits.append((table, group, name, _accessor(path), {}))
-        self._period_bits = [(*self._periods[p], bit_of[("period", p)]) for p in self._trigger_periods]
+            group, name = _direct(path)
+            self._value_bits.append((table, group, name, accessor(path), {}))
+        self._period_bits = [(*self.periods[p], bit_of[("period", p)]) for p in self._trigger_periods]
         # The searched fields, a single-valued one read directly: (path, group, name, get, lexicons, patterns).
         self._text_fields = []
-        for path, get, lexicons, patterns in self._trigger_fields:
-            head, _, rest = path.partition(".")
-            if path in _ACCESSORS:
-                group, name = (head, rest) if rest else (None, head)
-            else:
-                group = name = None
-            self._text_fields.append((path, group, name, get, lexicons, patterns))
-        # The set's own Match (on UTF-8 bytes), without the wrapper's checks, when the binding has one.
-        raw_set = getattr(self._set, "_set", None)
-        self._raw_set = raw_set is not None
-        self._set_match = raw_set.Match if raw_set is not None else self._set.Match
-        self._lex_bits = {(a[1], a[2]): b for a, b in bit_of.items() if a[0] == "lex"}
+        for path, (lexicons, patterns) in sorted(searched.items()):
+            group, name = _direct(path)
+            self._text_fields.append((path, group, name, accessor(path), lexicons, patterns))
+        # Trigger bits of lexicon hits, by field and lexicon index.
+        self._lex_bits: dict[str, dict[int, int]] = {}
+        for a, b in bit_of.items():
+            if a[0] == "lex":
+                self._lex_bits.setdefault(a[1], {})[self._lex_index[a[2]]] = b
         self._pat_bits = {(a[1], a[2]): b for a, b in bit_of.items() if a[0] == "pat"}
         # What a finding of each clause holds besides its evidence (its citations list is shared).
         self._finding_parts = [
@@ -407,47 +279,79 @@ class Checker:
         # The clauses to evaluate, by the set of atoms that hold (bounded; exact whatever its size).
         self._candidates: dict[int, list[int]] = {}
 
+    # -- what operators use ---------------------------------------------------
+
+    def compile(self, c: Compiled) -> Fn:
+        """A closure that evaluates a compiled condition on a post."""
+        return for_op(c).evaluator(c, self)
+
+    def signal_fn(self, name: str) -> Fn:
+        return self._signal_fns[name]
+
+    accessor = staticmethod(accessor)
+
+    def lexicon_index(self, name: str) -> int:
+        return self._lex_index[name]
+
+    def text_hits(self, ctx: _Ctx, path: str) -> TextList:
+        """The lexicon hits in every text a field holds (computed once per post and field)."""
+        found = ctx.texts.get(path)
+        if found is not None:
+            return found
+        out: TextList = []
+        if self.matcher:
+            scan = self.matcher.scan
+            for where, value in accessor(path)(ctx.post):
+                if isinstance(value, str) and value:
+                    th = scan(value)
+                    if th is not None:
+                        out.append((where, value, th))
+        ctx.texts[path] = out
+        return out
+
+    def hit_evidence(self, where: str, value: str, th: TextHits, li: int, hit: tuple[int, int, str],
+                     role: str | None = None) -> Evidence:
+        s, e = th.span(hit[0], hit[1], hit[2])
+        out = {"field": where, "start": s, "end": e, "text": value[s:e], "lexicon": self.matcher.names[li],
+               "entry": hit[2]}
+        if role is not None:
+            out["role"] = role
+        return out
+
+    def lexicon_evidence(self, where: str, value: str, th: TextHits, li: int) -> list[Evidence]:
+        return [self.hit_evidence(where, value, th, li, hit) for hit in th.lex[li]]
+
+    def valence_evidence(self, where: str, value: str, th: TextHits, v: tuple[int, int, float, int]) -> Evidence:
+        s, e = th.span(v[0], v[1])
+        source = self.matcher.names[v[3]] if v[3] >= 0 else self._valence_source
+        return {"field": where, "start": s, "end": e, "text": value[s:e], "valence": round(v[2], 3),
+                "source": source, "role": "negative" if v[2] < 0 else "positive"}
+
+    def pattern_hits(self, ctx: _Ctx, path: str) -> dict[str, list[Evidence]]:
+        hits = ctx.pat.get(path)
+        if hits is None:
+            hits = ctx.pat[path] = self._scan_patterns(accessor(path)(ctx.post))
+        return hits
+
     # -- triggers ---------------------------------------------------------
 
-    def _trigger(self, c: dict[str, Any], seen: frozenset[str] = frozenset()) -> list[frozenset[tuple[str, ...]]]:
-        """Necessary conditions of a condition, as sets of atoms: each set must have an atom that holds.
+    def necessary(self, c: Compiled, seen: frozenset[str] = frozenset()) -> list[frozenset[tuple[Any, ...]]]:
+        """Necessary conditions of a condition, as sets of trigger atoms: each set must have an atom that holds.
 
         Only lexicon, pattern, label, period and field-value atoms are used.
         INVARIANT: if the condition holds then every returned set contains
         an atom that holds (an empty list says nothing).
         """
-        if "mentions" in c:
-            return [frozenset({("lex", c["field"], c["mentions"])})]
-        if "matches" in c:
-            return [frozenset({("pat", c["field"], c["matches"])})]
-        if "labelled" in c:
-            return [frozenset({("label", c["labelled"])})]
-        if "during" in c:
-            return [frozenset({("period", c["during"])})]
-        if "field" in c and "in" in c:
-            return [frozenset(("field", c["field"], _fold(v)) for v in c["in"])]
-        if "signal" in c:
+        if c["op"] == "signal":
             name = c["signal"]
             if name in seen:
                 return []
-            return self._trigger(self.ruleset["signals"][name]["when"], seen | {name})
-        if "all" in c:
-            # Every conjunct's necessary sets are necessary for the whole.
-            return [t for arg in c["all"] for t in self._trigger(arg, seen)]
-        if "any" in c:
-            # Some disjunct holds, so the union of one necessary set of each is necessary.
-            union: set[tuple[str, ...]] = set()
-            for arg in c["any"]:
-                sub = self._trigger(arg, seen)
-                if not sub:
-                    return []
-                union |= min(sub, key=_trigger_cost)
-            return [frozenset(union)]
-        return []  # negations and dates: usually true, not worth indexing
+            return self.necessary(self.ruleset["signals"][name]["when"], seen | {name})
+        return for_op(c).triggers(c, lambda sub: self.necessary(sub, seen))
 
-    def _fired(self, ctx: _Ctx) -> set[tuple[str, ...]]:
+    def _fired(self, ctx: _Ctx) -> set[tuple[Any, ...]]:
         """Every trigger atom that holds for the post, after one matching pass per field."""
-        fired: set[tuple[str, ...]] = {("label", label) for label in ctx.labels} if ctx.labels else set()
+        fired: set[tuple[Any, ...]] = {("label", label) for label in ctx.labels} if ctx.labels else set()
         post = ctx.post
         for path, get_values in self._trigger_getters:
             for _where, value in get_values(post):
@@ -455,192 +359,27 @@ class Checker:
         ts = ctx.ts
         if ts is not None:
             for period in self._trigger_periods:
-                start, end = self._periods[period]
+                start, end = self.periods[period]
                 if start <= ts < end:
                     fired.add(("period", period))
-        for path, get, lexicons, patterns in self._trigger_fields:
-            if not get(post):
-                # Most posts have no bio, no shared text, no media.
-                ctx.lex[path] = _NONE
-                ctx.pat[path] = _NONE
-                continue
+        names = self.matcher.names
+        for path, _group, _name, _get, lexicons, patterns in self._text_fields:
             if lexicons:
-                for lex in self._lexicon_hits(ctx, path):
-                    fired.add(("lex", path, lex))
+                for _where, _value, th in self.text_hits(ctx, path):
+                    for li in th.lex:
+                        fired.add(("lex", path, names[li]))
             if patterns:
-                for pat in self._pattern_hits(ctx, path):
+                for pat in self.pattern_hits(ctx, path):
                     fired.add(("pat", path, pat))
         return fired
 
-    def _all_conditions(self) -> Iterator[dict[str, Any]]:
+    def _all_conditions(self) -> Iterator[Compiled]:
         for sig in self.ruleset["signals"].values():
             yield sig["when"]
         for clause in self.ruleset["clauses"]:
             yield clause["when"]
             for exc in clause["unless"]:
                 yield exc["when"]
-
-    # -- matching -------------------------------------------------------
-
-    def _lexicon_hits(self, ctx: _Ctx, path: str) -> dict[str, list[Evidence]]:
-        hits = ctx.lex.get(path)
-        if hits is not None:
-            return hits
-        hits = {}
-        if self._lexicons:
-            for where, value in _field_values(ctx.post, path):
-                if not isinstance(value, str) or not value:
-                    continue
-                for lex_id, entry, s, e in self._lexicons.find(value):
-                    hits.setdefault(lex_id, []).append(
-                        {"field": where, "start": s, "end": e, "text": value[s:e], "lexicon": lex_id, "entry": entry}
-                    )
-        ctx.lex[path] = hits
-        return hits
-
-    def _pattern_hits(self, ctx: _Ctx, path: str) -> dict[str, list[Evidence]]:
-        hits = ctx.pat.get(path)
-        if hits is not None:
-            return hits
-        hits = {}
-        if self._patterns:
-            for where, value in _field_values(ctx.post, path):
-                if not isinstance(value, str) or not value:
-                    continue
-                for index in sorted(self._set.Match(value) or ()):
-                    pat_id = self._pattern_ids[index]
-                    for mt in self._patterns[index].finditer(value):
-                        if mt.end() == mt.start():
-                            continue
-                        hits.setdefault(pat_id, []).append(
-                            {"field": where, "start": mt.start(), "end": mt.end(), "text": mt.group(),
-                             "pattern": pat_id}
-                        )
-        ctx.pat[path] = hits
-        return hits
-
-    # -- compiling conditions to closures --------------------------------
-
-    def _compile(self, c: dict[str, Any]) -> Fn:
-        if "all" in c:
-            parts = [self._compile(a) for a in c["all"]]
-
-            def all_(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                if ev is None:
-                    return all(p(ctx, None) for p in parts)
-                local: list[Evidence] = []
-                for p in parts:
-                    if not p(ctx, local):
-                        return False
-                ev.extend(local)
-                return True
-
-            return all_
-        if "any" in c:
-            parts = [self._compile(a) for a in c["any"]]
-
-            def any_(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                if ev is None:
-                    return any(p(ctx, None) for p in parts)
-                found = False
-                for p in parts:
-                    local: list[Evidence] = []
-                    if p(ctx, local):
-                        found = True
-                        ev.extend(local)
-                return found
-
-            return any_
-        if "not" in c:
-            inner = self._compile(c["not"])
-            return lambda ctx, ev: not inner(ctx, None)
-        if "signal" in c:
-            name = c["signal"]
-
-            def signal(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                if ev is None:
-                    cached = ctx.signals.get(name)
-                    if cached is None:
-                        cached = ctx.signals[name] = self._signals[name](ctx, None)
-                    return cached
-                return self._signals[name](ctx, ev)
-
-            return signal
-        if "mentions" in c:
-            path, lex = c["field"], c["mentions"]
-
-            def mentions(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                hits = ctx.lex.get(path)
-                found = (hits if hits is not None else self._lexicon_hits(ctx, path)).get(lex)
-                if found and ev is not None:
-                    ev.extend(found)
-                return bool(found)
-
-            return mentions
-        if "matches" in c:
-            path, pat = c["field"], c["matches"]
-
-            def matches(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                hits = ctx.pat.get(path)
-                found = (hits if hits is not None else self._pattern_hits(ctx, path)).get(pat)
-                if found and ev is not None:
-                    ev.extend(found)
-                return bool(found)
-
-            return matches
-        if "field" in c:
-            path = c["field"]
-            wanted = c["in"]
-            fold = not all(isinstance(v, bool) for v in wanted)
-            wanted_set = {v.casefold() if isinstance(v, str) else v for v in wanted}
-
-            def compare(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                for where, value in _field_values(ctx.post, path):
-                    key = value.casefold() if fold and isinstance(value, str) else value
-                    if key in wanted_set:
-                        if ev is not None:
-                            ev.append({"field": where, "value": value})
-                        return True
-                return False
-
-            return compare
-        if "labelled" in c:
-            label = c["labelled"]
-
-            def labelled(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                if label in ctx.labels:
-                    if ev is not None:
-                        ev.append({"field": _label_field(ctx.post, label), "value": label})
-                    return True
-                return False
-
-            return labelled
-        if "during" in c:
-            period = c["during"]
-            start, end = self._periods[period]
-
-            def during(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                ts = ctx.ts
-                if ts is not None and start <= ts < end:
-                    if ev is not None:
-                        ev.append({"field": "posted_at", "value": ctx.post["posted_at"], "period": period})
-                    return True
-                return False
-
-            return during
-        if "posted_before" in c or "posted_after" in c:
-            before = "posted_before" in c
-            limit = _instant(c["posted_before" if before else "posted_after"])
-
-            def posted(ctx: _Ctx, ev: list[Evidence] | None) -> bool:
-                ts = ctx.ts
-                ok = ts is not None and (ts < limit if before else ts >= limit)
-                if ok and ev is not None:
-                    ev.append({"field": "posted_at", "value": ctx.post["posted_at"]})
-                return ok
-
-            return posted
-        raise ValueError(f"unknown condition {sorted(c)}")
 
     # -- checking ---------------------------------------------------------
 
@@ -650,7 +389,7 @@ class Checker:
         declared = self.ruleset["labels"]
         out = []
         for label in sorted(ctx.labels - declared.keys()):
-            warning = {"code": "R308", "field": _label_field(ctx.post, label),
+            warning = {"code": "R308", "field": label_field(ctx.post, label),
                        "message": f"`{label}` is not a label of this policy, so no clause tests it"}
             hint = did_you_mean(label, declared)
             if hint:
@@ -666,22 +405,8 @@ class Checker:
         self._candidates[bits] = found
         return found
 
-    def _scan_lexicons(self, values: list[tuple[str, Any]]) -> dict[str, list[Evidence]]:
-        """What :meth:`_lexicon_hits` finds, from a field's values."""
-        hits: dict[str, list[Evidence]] = {}
-        if self._lexicons:
-            scan = self._lexicons.scan
-            for where, value in values:
-                if not isinstance(value, str) or not value:
-                    continue
-                for lex_id, entry, s, e in scan(value):
-                    hits.setdefault(lex_id, []).append(
-                        {"field": where, "start": s, "end": e, "text": value[s:e], "lexicon": lex_id, "entry": entry}
-                    )
-        return hits if hits else _NONE
-
     def _scan_patterns(self, values: list[tuple[str, Any]]) -> dict[str, list[Evidence]]:
-        """What :meth:`_pattern_hits` finds, from a field's values."""
+        """Every match of every pattern in a field's values."""
         hits: dict[str, list[Evidence]] = {}
         if self._patterns:
             match = self._set.Match
@@ -716,7 +441,7 @@ class Checker:
     def check_post_or_none(self, post: dict[str, Any]) -> Verdict | None:
         """:meth:`check_post`, but None for the commonest verdict: the default, nothing applies, no warnings."""
         if post["labels"] or post["media"]:
-            ctx: _Ctx | None = _Ctx(post, self)
+            ctx: _Ctx | None = _Ctx(post)
             labels = ctx.labels  # type: ignore[union-attr]
         else:
             ctx = None
@@ -752,11 +477,12 @@ class Checker:
             for start, end, bit in self._period_bits:
                 if start <= ts < end:
                     bits |= bit
-        lexmap: dict[str, dict[str, list[Evidence]]] = {}
+        texts: dict[str, TextList] = {}
         patmap: dict[str, dict[str, list[Evidence]]] = {}
-        scan = self._lexicons.scan if self._lexicons else None
+        scan = self.matcher.scan if self.matcher else None
         set_match = self._set_match if self._patterns else None
         raw = self._raw_set
+        lex_bits = self._lex_bits
         for path, group, name, get, lexicons, patterns in self._text_fields:
             if name is None:
                 values = get(post)
@@ -767,24 +493,21 @@ class Checker:
                     obj = post.get(group)
                     value = obj.get(name) if obj else None
                 if value is None:
-                    values = None
+                    values = []
                 elif type(value) is not str or not value:
                     values = [(path, value)]
                 else:
                     # The common case, one text: matched here, and nothing built when nothing matches.
                     if lexicons:
-                        found = scan(value) if scan is not None else None
-                        if found:
-                            hits = lexmap[path] = {}
-                            for lex_id, entry, s, e in found:
-                                hits.setdefault(lex_id, []).append(
-                                    {"field": path, "start": s, "end": e, "text": value[s:e], "lexicon": lex_id,
-                                     "entry": entry}
-                                )
-                            for lex in hits:
-                                bits |= self._lex_bits.get((path, lex), 0)
+                        th = scan(value) if scan is not None else None
+                        if th is not None:
+                            texts[path] = [(path, value, th)]
+                            field_bits = lex_bits.get(path)
+                            if field_bits:
+                                for li in th.lex:
+                                    bits |= field_bits.get(li, 0)
                         else:
-                            lexmap[path] = _NONE
+                            texts[path] = _NO_TEXTS
                     if patterns:
                         if set_match is not None and (set_match(value.encode("utf-8")) if raw else set_match(value)):
                             hits = patmap[path] = self._scan_patterns([(path, value)])
@@ -793,16 +516,21 @@ class Checker:
                         else:
                             patmap[path] = _NONE
                     continue
-            if not values:
-                lexmap[path] = _NONE
-                patmap[path] = _NONE
-                continue
             if lexicons:
-                hits = lexmap[path] = self._scan_lexicons(values)
-                for lex in hits:
-                    bits |= self._lex_bits.get((path, lex), 0)
+                found: TextList = []
+                if scan is not None:
+                    for where, value in values:
+                        if isinstance(value, str) and value:
+                            th = scan(value)
+                            if th is not None:
+                                found.append((where, value, th))
+                                field_bits = lex_bits.get(path)
+                                if field_bits:
+                                    for li in th.lex:
+                                        bits |= field_bits.get(li, 0)
+                texts[path] = found if found else _NO_TEXTS
             if patterns:
-                hits = patmap[path] = self._scan_patterns(values)
+                hits = patmap[path] = self._scan_patterns(values) if values else _NONE
                 for pat in hits:
                     bits |= self._pat_bits.get((path, pat), 0)
         candidates = self._candidates.get(bits)
@@ -811,8 +539,8 @@ class Checker:
         if not candidates:
             return Verdict(post.get("id"), self.default_outcome, [], [], [], warnings) if warnings else None
         if ctx is None:
-            ctx = _Ctx(post, self)
-        ctx.lex = lexmap
+            ctx = _Ctx(post)
+        ctx.texts = texts
         ctx.pat = patmap
         findings = []
         excepted = []
@@ -846,7 +574,7 @@ class Checker:
 
     def check_post_reference(self, post: dict[str, Any]) -> Verdict:
         """Check a post that passed :func:`toolkit.posts.validate`: the plain path, which tests hold the fast one to."""
-        ctx = _Ctx(post, self)
+        ctx = _Ctx(post)
         warnings = self._warnings(ctx) if ctx.labels else []
         findings = []
         excepted = []
@@ -900,34 +628,8 @@ class Checker:
 
 
 _NONE: dict[str, list[Evidence]] = {}  # shared, never written: no matches in a field
+_NO_TEXTS: TextList = []  # shared, never written: no lexicon hits in a field
 _NO_LABELS: frozenset[str] = frozenset()
-
-
-def _nodes(cond: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield cond
-    for key in ("all", "any"):
-        for arg in cond.get(key, ()):
-            yield from _nodes(arg)
-    if "not" in cond:
-        yield from _nodes(cond["not"])
-
-
-def _fold(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else value
-
-
-def _trigger_cost(trigger: frozenset[tuple[str, ...]]) -> int:
-    return sum(10 if atom[0] == "field" else 1 for atom in trigger)
-
-
-def _label_field(post: dict[str, Any], label: str) -> str:
-    """Where a label was set: the post's labels, or an attached item's."""
-    if label in post["labels"]:
-        return "labels"
-    for i, item in enumerate(post["media"]):
-        if label in (item.get("labels") or ()):
-            return f"media[{i}].labels"
-    return "labels"
 
 
 def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
@@ -946,10 +648,4 @@ def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
     return out
 
 
-def _instant(value: str | None) -> float:
-    if value is None:
-        return float("nan")
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-__all__ = ["Checker", "LexiconMatcher", "Verdict", "Normalized"]
+__all__ = ["Checker", "LexiconMatcher", "Verdict", "accessor"]

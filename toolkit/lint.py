@@ -48,6 +48,7 @@ from typing import Any
 from . import __version__
 from . import model as m
 from .diagnostics import Diagnostic, has_errors
+from .operators import for_node, walk
 from .source import Span
 
 SEVERITIES = ("note", "warning", "error")
@@ -440,12 +441,7 @@ def _all_texts(policy: m.Policy) -> Iterator[m.Text]:
 
 
 def _conditions(node: m.Condition) -> Iterator[m.Condition]:
-    yield node
-    if isinstance(node, (m.And, m.Or)):
-        for a in node.args:
-            yield from _conditions(a)
-    elif isinstance(node, m.Not):
-        yield from _conditions(node.arg)
+    return walk(node)
 
 
 def rule_missing_citation(ctx: _Context) -> None:
@@ -547,17 +543,26 @@ def rule_unused_declaration(ctx: _Context) -> None:
         pending.extend(e.condition for e in c.unless)
     while pending:
         for node in _conditions(pending.pop()):
-            if isinstance(node, m.Mentions):
-                used["lexicon"].add(node.lexicon)
-            elif isinstance(node, m.Matches):
-                used["pattern"].add(node.pattern)
-            elif isinstance(node, m.During):
-                used["period"].add(node.period)
-            elif isinstance(node, m.Ref) and len(node.path.parts) == 1 and node.path.parts[0] in signals:
-                name = node.path.parts[0]
-                if name not in used["signal"]:
-                    used["signal"].add(name)
-                    pending.append(signals[name].condition)
+            for kind, name, _span in for_node(node).references(node):
+                if kind == "signal":
+                    if name in signals and name not in used["signal"]:
+                        used["signal"].add(name)
+                        pending.append(signals[name].condition)
+                elif kind in used:
+                    used[kind].add(name)
+    # A lexicon that fills a slot of a used lexicon's entry is used too; negators are used by the checker.
+    by_id = {lex.id: lex for lex in policy.lexicons}
+    frontier = list(used["lexicon"])
+    while frontier:
+        lex = by_id.get(frontier.pop())
+        if lex is None:
+            continue
+        for entry in lex.entries:
+            for name in _SLOT.findall(entry.text):
+                if name not in used["lexicon"]:
+                    used["lexicon"].add(name)
+                    frontier.append(name)
+    used["lexicon"].update(lex.id for lex in policy.lexicons if lex.role == "negation" or lex.valence is not None)
     for kind, items in (("lexicon", policy.lexicons), ("pattern", policy.patterns),
                         ("signal", policy.signals), ("period", policy.periods)):
         for item in items:
@@ -708,6 +713,7 @@ def rule_dates(ctx: _Context) -> None:
                                              f"({meta.expires})", node.span, clause=ctx.clause_ref(c)), c.span)
 
 
+_SLOT = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)\s*\}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9{])")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import model as m
@@ -93,6 +93,7 @@ class _Loader:
         self.sources: list[Source] = []
         self.comments: dict[str, tuple[Comment, ...]] = {}
         self.done: set[str] = set()
+        self.data_sources: list[Source] = []
 
     def load_main(self, name: str, text: str) -> Loaded:
         source = Source(self.reader.display(name), text)
@@ -120,7 +121,7 @@ class _Loader:
 
     def _result(self, policy: m.Policy | None) -> Loaded:
         digest = hashlib.sha256()
-        for src in self.sources:
+        for src in [*self.sources, *self.data_sources]:
             # The hash covers what the policy says, not where it lies: file
             # names are left out so a moved checkout hashes the same.
             digest.update(hashlib.sha256(src.text.encode("utf-8")).digest())
@@ -150,6 +151,9 @@ class _Loader:
     def _expand(self, lowered: LoweredFile, name: str, stack: list[str]) -> list[object]:
         out: list[object] = []
         for item in lowered.items:
+            if isinstance(item, m.Lexicon) and item.source is not None:
+                out.append(self._gazetteer(item, name))
+                continue
             if not isinstance(item, m.Include):
                 out.append(item)
                 continue
@@ -183,6 +187,75 @@ class _Loader:
                 )
             out.extend(self._expand(child, target, [*stack, target]))
         return out
+
+
+    def _gazetteer(self, lex: m.Lexicon, name: str) -> m.Lexicon:
+        """A lexicon whose entries are rows of a data file beside the policy (``lexicon X from "file"``)."""
+        assert lex.source is not None
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(name), lex.source))
+        try:
+            text = self.reader.read(target)
+        except (OSError, UnicodeDecodeError, KeyError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self.diags.append(Diagnostic("S233", f"cannot read the data file `{lex.source}` of lexicon `{lex.id}`: "
+                                                 f"{reason}", lex.span,
+                                         help=f"the path is relative to `{self.reader.display(name)}`"))
+            return lex
+        source = Source(self.reader.display(target), text)
+        self.data_sources.append(source)
+        entries, diags = read_gazetteer(source)
+        self.diags.extend(diags)
+        return replace(lex, entries=tuple(entries))
+
+
+GAZETTEER_COLUMNS = ("entry", "mode")
+
+
+def read_gazetteer(source: Source) -> tuple[list[m.LexiconEntry], list[Diagnostic]]:
+    """The entries of a tab-separated data file: a header row naming an ``entry`` column, then a row an entry.
+
+    Lines starting with ``#`` and blank lines are comments. An optional
+    ``mode`` column gives an entry's mode (exact, inflected, spelling; empty
+    for the lexicon's). Other columns (source, country, note, …) document
+    the row and are kept in the file only.
+    """
+    entries: list[m.LexiconEntry] = []
+    diags: list[Diagnostic] = []
+    header: list[str] | None = None
+    offset = 0
+    for line in source.text.splitlines(keepends=True):
+        start = offset
+        offset += len(line)
+        row = line.rstrip("\r\n")
+        if not row.strip() or row.lstrip().startswith("#"):
+            continue
+        cells = row.split("\t")
+        if header is None:
+            header = [c.strip().casefold() for c in cells]
+            if "entry" not in header:
+                diags.append(Diagnostic("S233", "the data file has no `entry` column", Span(source, start, start + len(row)),
+                                        help="the first row names the columns, separated by tabs: entry, then "
+                                             "optional mode and columns that document the row (source, note)"))
+                return [], diags
+            continue
+        values = dict(zip(header, cells))
+        entry = values.get("entry", "").strip()
+        col = row.find(entry) if entry else 0
+        span = Span(source, start + max(col, 0), start + max(col, 0) + len(entry))
+        if not entry:
+            diags.append(Diagnostic("S233", "a row of the data file has an empty `entry`", Span(source, start, start + len(row))))
+            continue
+        mode = values.get("mode", "").strip() or None
+        if mode is not None and mode not in m.LEXICON_MODES:
+            at = start + row.find(mode, col + len(entry))
+            diags.append(Diagnostic("S233", f"`{mode}` is not a mode", Span(source, at, at + len(mode)),
+                                    help="the mode is exact, inflected or spelling, or empty for the lexicon's"))
+            mode = None
+        entries.append(m.LexiconEntry(entry, span, mode))
+    if header is None:
+        diags.append(Diagnostic("S233", "the data file has no rows", Span(source, 0, 0),
+                                help="the first row names the columns (entry, …); each row after it is an entry"))
+    return entries, diags
 
 
 def _assemble(policy_id: str, meta: m.Metadata, items: list[object], span: Span) -> m.Policy:

@@ -189,20 +189,59 @@ class _Lower(Transformer[Token, Any]):
         return m.Term(unquote(str(children[0])), children[1], self._span(meta))
 
     @v_args(meta=True)
-    def lexicon(self, meta: Any, children: list[Token]) -> m.Lexicon:
+    def lexicon(self, meta: Any, children: list[Any]) -> m.Lexicon:
         ident, *rest = children
         description = None
-        # The description, if any, is the string before the `{`; entries
-        # follow it. Lark keeps both as STRING tokens, so tell them apart by
-        # position: the description ends before the first `{`.
-        brace = self.source.text.index("{", ident.end_pos or 0)
-        entries = []
-        for tok in rest:
-            if (tok.start_pos or 0) < brace:
-                description = unquote(str(tok))
+        attrs: dict[str, Any] = {}
+        entries: tuple[m.LexiconEntry, ...] = ()
+        source = None
+        for child in rest:
+            if isinstance(child, Token):
+                description = unquote(str(child))
+            elif child[0] == "entries":
+                entries = child[1]
+            elif child[0] == "file":
+                source = child[1]
             else:
-                entries.append(m.LexiconEntry(unquote(str(tok)), self._tok(tok)))
-        return m.Lexicon(str(ident), description, tuple(entries), self._span(meta))
+                key, value, span = child
+                if key in attrs:
+                    self.diags.append(Diagnostic("S230", f"lexicon `{ident}` gives `{key}` more than once", span))
+                attrs[key] = value
+        return m.Lexicon(str(ident), description, entries, self._span(meta), mode=attrs.get("mode", "inflected"),
+                         valence=attrs.get("valence"), negatable=bool(attrs.get("negatable")),
+                         role="negation" if attrs.get("negation") else "terms", source=source)
+
+    @v_args(meta=True)
+    def lexicon_mode(self, meta: Any, children: list[Any]) -> tuple[str, Any, Span]:
+        return "mode", children[0], self._span(meta)
+
+    @v_args(meta=True)
+    def lexicon_valence(self, meta: Any, children: list[Token]) -> tuple[str, Any, Span]:
+        return "valence", float(children[0]), self._span(meta)
+
+    @v_args(meta=True)
+    def lexicon_negatable(self, meta: Any, children: list[Token]) -> tuple[str, Any, Span]:
+        return "negatable", True, self._span(meta)
+
+    @v_args(meta=True)
+    def lexicon_negation(self, meta: Any, children: list[Token]) -> tuple[str, Any, Span]:
+        return "negation", True, self._span(meta)
+
+    def entry_mode(self, children: list[Token]) -> str:
+        return str(children[0])
+
+    def lexicon_entries(self, children: list[m.LexiconEntry]) -> tuple[str, tuple[m.LexiconEntry, ...]]:
+        return "entries", tuple(children)
+
+    @v_args(meta=True)
+    def lexicon_file(self, meta: Any, children: list[Token]) -> tuple[str, str]:
+        return "file", unquote(str(children[0]))
+
+    @v_args(meta=True)
+    def lexicon_entry(self, meta: Any, children: list[Any]) -> m.LexiconEntry:
+        tok = children[-1]
+        mode = children[0] if len(children) == 2 else None
+        return m.LexiconEntry(unquote(str(tok)), self._tok(tok), mode)
 
     @v_args(meta=True)
     def pattern_decl(self, meta: Any, children: list[Token]) -> m.Pattern:
@@ -412,76 +451,35 @@ class _Lower(Transformer[Token, Any]):
     def field_path(self, meta: Any, children: list[Token]) -> m.FieldPath:
         return m.FieldPath(tuple(str(c) for c in children), self._span(meta))
 
-    @v_args(meta=True)
-    def or_cond(self, meta: Any, children: list[Any]) -> m.Or:
-        return m.Or(tuple(children), self._span(meta))
+    # Every other condition is lowered by its operator (toolkit.operators): see
+    # _install_operators below.
 
-    @v_args(meta=True)
-    def and_cond(self, meta: Any, children: list[Any]) -> m.And:
-        return m.And(tuple(children), self._span(meta))
+    def within(self, children: list[Token]) -> tuple[str, int]:
+        return "within", int(children[0])
 
-    @v_args(meta=True)
-    def not_cond(self, meta: Any, children: list[Any]) -> m.Not:
-        return m.Not(children[0], self._span(meta))
-
-    @v_args(meta=True)
-    def ref_atom(self, meta: Any, children: list[Any]) -> m.Ref:
-        return m.Ref(children[0], self._span(meta))
-
-    def _compare(self, meta: Any, children: list[Any], negated: bool, is_list: bool) -> m.Compare:
-        path, values = children
-        vals = values if isinstance(values, tuple) else (values,)
-        return m.Compare(path, tuple(_value(v) for v in vals), negated, is_list, self._span(meta))
-
-    @v_args(meta=True)
-    def is_atom(self, meta: Any, children: list[Any]) -> m.Compare:
-        return self._compare(meta, children, False, False)
-
-    @v_args(meta=True)
-    def is_not_atom(self, meta: Any, children: list[Any]) -> m.Compare:
-        return self._compare(meta, children, True, False)
-
-    @v_args(meta=True)
-    def in_atom(self, meta: Any, children: list[Any]) -> m.Compare:
-        return self._compare(meta, children, False, True)
-
-    @v_args(meta=True)
-    def not_in_atom(self, meta: Any, children: list[Any]) -> m.Compare:
-        return self._compare(meta, children, True, True)
+    def same_sentence(self, children: list[Token]) -> tuple[str]:
+        return ("sentence",)
 
     def value_list(self, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    @v_args(meta=True)
-    def mentions_atom(self, meta: Any, children: list[Any]) -> m.Mentions:
-        *path, name = children
-        fp = path[0] if path else m.FieldPath(("text",), self._tok(name))
-        return m.Mentions(fp, str(name), self._span(meta), self._tok(name))
-
-    @v_args(meta=True)
-    def matches_atom(self, meta: Any, children: list[Any]) -> m.Matches:
-        *path, name = children
-        fp = path[0] if path else m.FieldPath(("text",), self._tok(name))
-        return m.Matches(fp, str(name), self._span(meta), self._tok(name))
-
-    @v_args(meta=True)
-    def labelled_atom(self, meta: Any, children: list[Token]) -> m.Labelled:
-        return m.Labelled(str(children[0]), self._span(meta))
-
-    @v_args(meta=True)
-    def during_atom(self, meta: Any, children: list[Token]) -> m.During:
-        return m.During(str(children[0]), self._span(meta))
-
-    @v_args(meta=True)
-    def before_atom(self, meta: Any, children: list[Token]) -> m.PostedBefore:
-        return m.PostedBefore(self._date(children[0]) or dt.date.min, self._span(meta))
-
-    @v_args(meta=True)
-    def after_atom(self, meta: Any, children: list[Token]) -> m.PostedAfter:
-        return m.PostedAfter(self._date(children[0]) or dt.date.max, self._span(meta))
-
     def start(self, children: list[Any]) -> list[Any]:
         return children
+
+
+def _install_operators() -> None:
+    """Give the transformer one method per grammar alias of each operator, which the operator lowers."""
+    from .operators import rule_operators
+
+    for rule, op in rule_operators().items():
+        def method(self: _Lower, meta: Any, children: list[Any], _op: Any = op, _rule: str = rule) -> Any:
+            return _op.lower(self, _rule, meta, children)
+
+        method.__name__ = rule
+        setattr(_Lower, rule, v_args(meta=True)(method))
+
+
+_install_operators()
 
 
 _MISSING_HELP = {
@@ -490,10 +488,6 @@ _MISSING_HELP = {
     "outcome": "add `outcome prohibited` (or permitted, advisory, requires sanction of AUTHORITY)",
     "when": "add `when CONDITION`: the posts this clause is about",
 }
-
-
-def _value(lit: m.Lit) -> m.Value:
-    return m.Value(lit.value, lit.kind, lit.span)
 
 
 def literal_value(lit: Any) -> Any:

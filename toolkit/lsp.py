@@ -283,6 +283,9 @@ _WS = re.compile(r"\s+")
 #: The kind of name a word stands for, by the keyword before it.
 _AFTER_KEYWORD = {
     "mentions": "lexicon",
+    "near": "lexicon",
+    "disparages": "lexicon",
+    "praises": "lexicon",
     "matches": "pattern",
     "labelled": "label",
     "during": "period",
@@ -367,6 +370,12 @@ def target_at(text: str, offset: int, symbols: Symbols | None) -> Target | None:
             return Target("term", unquote(tok.text), tok.start, tok.end)
         if prev == "include":
             return Target("include", unquote(tok.text), tok.start, tok.end)
+        if _in_lexicon(toks, i):
+            # In a lexicon entry, `{name}` is a slot filled by another lexicon.
+            for mt in _SLOT.finditer(tok.text):
+                if tok.start + mt.start() <= offset < tok.start + mt.end():
+                    return Target("lexicon", mt.group(1), tok.start + mt.start(1), tok.start + mt.end(1))
+            return None
         for mt in _TERM_REF.finditer(tok.text):
             if tok.start + mt.start() <= offset < tok.start + mt.end():
                 term = _fold(mt.group(2) if mt.group(2) is not None else mt.group(1))
@@ -375,6 +384,8 @@ def target_at(text: str, offset: int, symbols: Symbols | None) -> Target | None:
     if tok.kind != "word":
         return None
     word = tok.text
+    if word in _OPERATOR_KEYWORDS and _brace_depth(toks[:i]) > 0 and prev not in _AFTER_KEYWORD:
+        return Target("keyword", word, tok.start, tok.end)
     kind = _AFTER_KEYWORD.get(prev)
     if prev == "of" and i >= 2 and toks[i - 2].text == "sanction":
         kind = "authority"
@@ -483,6 +494,8 @@ def hover_markdown(analysis: Analysis, target: Target) -> str | None:
     """The hover text for a target, or None if it names nothing known."""
     if target.kind == "field":
         return _field_markdown(target.name)
+    if target.kind == "keyword":
+        return "\n\n".join(f"**{op.op}** — {op.summary}" for op in _OPERATOR_KEYWORDS[target.name])
     symbols = analysis.symbols
     if symbols is None:
         return None
@@ -583,7 +596,40 @@ _KIND_ITEM = {
 }
 
 _CONDITION_STARTS = {"when", "unless", "and", "or", "not", "(", "means"}
-_CONDITION_KEYWORDS = ("labelled", "posted", "not", "mentions", "matches")
+_CONDITION_KEYWORDS = ("labelled", "posted", "not", "mentions", "matches", "disparages", "praises")
+#: Words that name a text operator after a field (or alone, for the post's text).
+_TEXT_OPERATORS = ("mentions", "matches", "disparages", "praises")
+
+
+def _operator_keywords() -> dict[str, list[Any]]:
+    from .operators import OPERATORS
+
+    out: dict[str, list[Any]] = {}
+    for op in OPERATORS:
+        for word in op.keywords:
+            out.setdefault(word, []).append(op)
+    return out
+
+
+_OPERATOR_KEYWORDS = _operator_keywords()
+_SLOT = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)\s*\}")
+
+
+def _in_lexicon(toks: list[Token], i: int) -> bool:
+    """Whether token i sits between the braces of a `lexicon` declaration."""
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        t = toks[j].text
+        if t == "}":
+            depth += 1
+        elif t == "{":
+            if depth == 0:
+                k = j - 1
+                while k >= 0 and toks[k].text not in ("lexicon", "}", "{"):
+                    k -= 1
+                return k >= 0 and toks[k].text == "lexicon"
+            depth -= 1
+    return False
 
 
 @dataclass(frozen=True)
@@ -687,9 +733,15 @@ def suggestions(text: str, offset: int, symbols: Symbols | None) -> tuple[int, l
     prev = toks[-1].text if toks else ""
     prev2 = toks[-2].text if len(toks) >= 2 else ""
     kind = {"mentions": "lexicon", "matches": "pattern", "labelled": "label", "during": "period",
-            "by": "clause"}.get(prev)
+            "by": "clause", "near": "lexicon", "disparages": "lexicon", "praises": "lexicon"}.get(prev)
     if kind is not None:
         return start, _names(symbols, kind)
+    if prev2 == "mentions" and toks and toks[-1].kind == "word":
+        return start, [Suggestion(w, "keyword") for w in ("near", "and", "or")]
+    if prev2 in ("near", "disparages", "praises") and toks and toks[-1].kind == "word":
+        return start, [Suggestion(w, "keyword") for w in ("within", "and", "or")]
+    if prev == "within":
+        return start, [Suggestion("5 words", "keyword", "at most 5 words between the two")]
     if prev == "topic" and _brace_depth(toks) > 0:
         return start, _names(symbols, "topic")
     if prev == "of" and prev2 == "sanction":
@@ -728,11 +780,12 @@ def suggestions(text: str, offset: int, symbols: Symbols | None) -> tuple[int, l
     if prev in _CONDITION_STARTS or (prev2 == "unless" and toks[-1].kind == "string"):
         items = _names(symbols, "signal") + _fields(prefix)
         items += [Suggestion(w, "keyword") for w in _CONDITION_KEYWORDS if w not in ("mentions", "matches")]
+        items += [Suggestion("mentions", "keyword", "the post's text mentions a lexicon")]
         if "." in prefix:
             items = [s for s in items if s.kind == "field"]
         return start, items
     if toks and toks[-1].kind == "word" and toks[-1].text in FIELDS:
-        words = ("is", "in", "not", "mentions", "matches") if FIELDS[toks[-1].text].kind != "bool" else ("and", "or")
+        words = ("is", "in", "not", *_TEXT_OPERATORS) if FIELDS[toks[-1].text].kind != "bool" else ("and", "or")
         return start, [Suggestion(w, "keyword") for w in words]
     if "." in prefix:
         return start, _fields(prefix)

@@ -41,6 +41,8 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "opening": ("text", "the opening paragraph"),
     "compare_with": ("string", "the path of the policy to compare with"),
     "default_outcome": ("name", "permitted or advisory"),
+    "valence": ("name", "vader (the published VADER lexicon) or none: the words `disparages` and `praises` "
+                        "weigh, besides the policy's own `valence` lexicons"),
 }
 
 KINDS = ("circular", "office_memorandum", "guidance")
@@ -135,7 +137,7 @@ def _convert(key: str, kind: str, what: str, values: list[Any], span: Span, diag
                 names.append(v[1])
             else:
                 bad(f"`{key}` needs a bare name", _where(v, span))
-        allowed = {"kind": KINDS, "default_outcome": ("permitted", "advisory")}.get(key)
+        allowed = {"kind": KINDS, "default_outcome": ("permitted", "advisory"), "valence": ("vader", "none")}.get(key)
         for n, v in zip(names, values):
             if allowed and n not in allowed:
                 diags.append(Diagnostic("S215", f"`{n}` is not a valid `{key}`", _where(v, span),

@@ -69,110 +69,29 @@ class Text:
 
 
 # ---------------------------------------------------------------------------
-# Conditions
+# Conditions: each node class is defined with its operator (toolkit.operators)
 # ---------------------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class FieldPath:
-    parts: tuple[str, ...]
-    span: Span = _span()
-
-    @property
-    def dotted(self) -> str:
-        return ".".join(self.parts)
-
-
-@dataclass(frozen=True, slots=True)
-class Value:
-    """A literal in a condition: a bare name (enumeration value), string or boolean."""
-
-    value: str | bool
-    kind: str  # "name" | "string" | "bool"
-    span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    args: tuple[Condition, ...]
-    span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    args: tuple[Condition, ...]
-    span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    arg: Condition
-    span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """A bare name: a signal, or a boolean field of the post."""
-
-    path: FieldPath
-    span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Compare:
-    """``field is v`` / ``field is not v`` / ``field in [..]`` / ``field not in [..]``."""
-
-    path: FieldPath
-    values: tuple[Value, ...]
-    negated: bool
-    is_list: bool
-    span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Mentions:
-    """``field mentions lexicon``; the field is ``text`` when omitted."""
-
-    path: FieldPath
-    lexicon: str
-    span: Span = _span()
-    name_span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Matches:
-    path: FieldPath
-    pattern: str
-    span: Span = _span()
-    name_span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class Labelled:
-    label: str
-    span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class During:
-    period: str
-    span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class PostedBefore:
-    date: dt.date
-    span: Span = _span()
-
-
-@dataclass(frozen=True, slots=True)
-class PostedAfter:
-    date: dt.date
-    span: Span = _span()
-
+from .operators import (  # noqa: E402  (re-exported: the model's condition nodes)
+    And,
+    Compare,
+    During,
+    FieldPath,
+    Labelled,
+    Matches,
+    Mentions,
+    Near,
+    Not,
+    Or,
+    PostedAfter,
+    PostedBefore,
+    Ref,
+    Stance,
+    Value,
+)
 
 Condition = Union[
-    And, Or, Not, Ref, Compare, Mentions, Matches, Labelled, During, PostedBefore, PostedAfter
+    And, Or, Not, Ref, Compare, Mentions, Near, Stance, Matches, Labelled, During, PostedBefore, PostedAfter
 ]
 
 
@@ -240,16 +159,40 @@ class Term:
 
 @dataclass(frozen=True, slots=True)
 class LexiconEntry:
+    """A word, a phrase or a phrase with slots (docs/language.md); ``mode`` None takes the lexicon's."""
+
     text: str
     span: Span = _span()
+    mode: str | None = None
+
+
+#: How a lexicon's words are compared with a text's (toolkit.morph).
+LEXICON_MODES = ("exact", "inflected", "spelling")
 
 
 @dataclass(frozen=True, slots=True)
 class Lexicon:
+    """A named list of entries.
+
+    ``mode``: how entries match (``inflected`` by default); ``valence``: a
+    strength of feeling each entry carries, for ``disparages``/``praises``;
+    ``negatable``: an entry does not count where a negator governs it;
+    ``role``: ``terms``, or ``negation`` for a lexicon of negators;
+    ``source``: the data file its entries were read from, if any.
+    """
+
     id: str
     description: str | None
     entries: tuple[LexiconEntry, ...]
     span: Span = _span()
+    mode: str = "inflected"
+    valence: float | None = None
+    negatable: bool = False
+    role: str = "terms"
+    source: str | None = None
+
+    def mode_of(self, entry: LexiconEntry) -> str:
+        return entry.mode or self.mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +345,7 @@ class Metadata:
     opening: Text | None = None
     compare_with: str | None = None
     default_outcome: Outcome = Outcome.PERMITTED
+    valence: str = "vader"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from . import model as m
 from .metadata import SCHEMA
+from .operators import for_node
 
 INDENT = "    "
 WIDTH = 100
@@ -36,41 +37,9 @@ def regex(pattern: m.Pattern) -> str:
     return "/" + body + "/" + pattern.flags
 
 
-# Binding strength: or < and < not < atom.
-_OR, _AND, _NOT, _ATOM = 1, 2, 3, 4
-
-
 def condition(c: m.Condition, context: int = 0) -> str:
-    if isinstance(c, m.Or):
-        # A nested `or` keeps its parentheses, so the tree survives a round trip.
-        body = " or ".join(condition(a, _OR + 1) for a in c.args)
-        return f"({body})" if context > _OR else body
-    if isinstance(c, m.And):
-        body = " and ".join(condition(a, _AND + 1) for a in c.args)
-        return f"({body})" if context > _AND else body
-    if isinstance(c, m.Not):
-        return "not " + condition(c.arg, _NOT)
-    if isinstance(c, m.Ref):
-        return c.path.dotted
-    if isinstance(c, m.Compare):
-        path = c.path.dotted
-        if c.is_list:
-            values = "[" + ", ".join(value(v) for v in c.values) + "]"
-            return f"{path} {'not in' if c.negated else 'in'} {values}"
-        return f"{path} is {'not ' if c.negated else ''}{value(c.values[0])}"
-    if isinstance(c, m.Mentions):
-        return f"{c.path.dotted} mentions {c.lexicon}"
-    if isinstance(c, m.Matches):
-        return f"{c.path.dotted} matches {c.pattern}"
-    if isinstance(c, m.Labelled):
-        return f"labelled {c.label}"
-    if isinstance(c, m.During):
-        return f"posted during {c.period}"
-    if isinstance(c, m.PostedBefore):
-        return f"posted before {c.date.isoformat()}"
-    if isinstance(c, m.PostedAfter):
-        return f"posted after {c.date.isoformat()}"
-    raise AssertionError(c)  # pragma: no cover
+    """The canonical text of a condition, parenthesised as its context needs (toolkit.operators)."""
+    return for_node(c).print(c, condition, context)
 
 
 def value(v: m.Value) -> str:
@@ -129,7 +98,7 @@ def _header_of(policy_id: str, meta: m.Metadata) -> list[str]:
                 rendered = ", ".join(val)
             else:
                 rendered = ", ".join(text(v) if isinstance(v, m.Text) else quote(v) for v in val)
-        elif key == "kind":
+        elif key in ("kind", "valence"):
             rendered = val
         else:
             rendered = quote(str(val))
@@ -214,7 +183,26 @@ def _instrument(inst: m.Instrument) -> list[str]:
 
 def _lexicon(lex: m.Lexicon) -> list[str]:
     head = f"lexicon {lex.id}" + (f" {quote(lex.description)}" if lex.description is not None else "")
-    return _wrap_list(head, (quote(e.text) for e in lex.entries), "")
+    attrs = []
+    if lex.mode != "inflected":
+        attrs.append(lex.mode)
+    if lex.negatable:
+        attrs.append("negatable")
+    if lex.role == "negation":
+        attrs.append("negation")
+    if lex.valence is not None:
+        attrs.append(f"valence {number(lex.valence)}")
+    if attrs:
+        head += " " + " ".join(attrs)
+    if lex.source is not None:
+        return [f"{head} from {quote(lex.source)}"]
+    return _wrap_list(head, ((f"{e.mode} " if e.mode else "") + quote(e.text) for e in lex.entries), "")
+
+
+def number(value: float) -> str:
+    """A valence as written: no trailing zeros (``-2``, ``1.5``)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _pattern(p: m.Pattern) -> str:

@@ -117,11 +117,17 @@ def fold(word: str) -> str:
     The same word typed differently compares equal: a precomposed ``é`` and
     ``e`` + combining acute, Devanagari ``ज़`` as one character or as ``ज`` +
     nukta, full-width ``ＢＪＰ`` and ``BJP``. Folding a token at a time keeps
-    the token's span in the original text exact.
+    the token's span in the original text exact. In Devanagari the nukta is
+    dropped and a candrabindu becomes an anusvara, as readers write either.
     """
     if word.isascii():
         return word.lower()
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", word).casefold())
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", word).casefold())
+    if "\u093c" in folded or "\u0901" in folded:
+        # Devanagari written with or without the nukta, with a candrabindu or an anusvara:
+        # the same word to a reader searching for it ("ज़रूरी" = "जरूरी", "हँसी" = "हंसी").
+        folded = folded.replace("\u093c", "").replace("\u0901", "\u0902")
+    return folded
 
 
 def _add(out: list[tuple[str, int, int]], word: str, start: int, end: int) -> None:

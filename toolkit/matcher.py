@@ -1,0 +1,736 @@
+"""Every lexicon of a rule set, found in one pass over a text.
+
+A text is cut into words (:mod:`toolkit.text`) and written out as up to
+three **streams** of word keys (:mod:`toolkit.morph`): surface forms, stems
+and spelling skeletons, each with its own separator so that a key of one
+stream can only match in that stream. All three go through one
+Aho-Corasick automaton that holds every key of every lexicon entry, the
+fixed parts of entries with slots, the valence words and the negators.
+
+An entry is a small phrase language (docs/language.md, "Lexicons"):
+
+- words, matched as the entry's mode says (``exact``, ``inflected``, ``spelling``);
+- ``*`` one word, ``*N`` one to N words;
+- ``{lexicon}`` a slot filled by any entry of another lexicon;
+- ``(a|b c)`` alternatives and ``(word)?`` an optional part; parentheses
+  that hold no ``|`` and are not followed by ``?`` are punctuation, as in
+  "CPI(M)".
+
+A hit is a range of word positions ``[t0, t1)`` in the text; its evidence
+span is worked out from the words' places in the original text only when a
+clause needs it. Proximity (``near``) and stance (``disparages``,
+``praises``) are decided from the hits and their positions, never by
+scanning the text again.
+
+This module reads compiled lexicons only: it imports nothing from the parser.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import ahocorasick
+
+from .morph import (
+    KEY_OF,
+    MODE_STREAM,
+    SPELLING,
+    STEM,
+    SURFACE,
+    sentence_breaks,
+)
+from .text import hashtag_key, hashtags, normalized_words, tokens, word_spans
+
+SEPARATORS = (" ", "\x01", "\x02")
+
+# On ASCII text a word is [A-Za-z0-9]+, lowered (toolkit.text): everything else separates words.
+_ASCII_FOLD = bytes(
+    (c | 0x20) if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256)
+)
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+
+# Kinds of owner of an automaton key.
+_ENTRY, _PART, _VALENCE, _NEGATOR, _BOOSTER = range(5)
+
+MAX_EXPANSIONS = 64
+
+
+class EntryError(ValueError):
+    """An entry whose phrase syntax cannot be read (the front end reports it with its place)."""
+
+
+# ---------------------------------------------------------------------------
+# The phrase language of entries
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    words: tuple[str, ...]  # folded words of the text tokeniser
+    raw: str  # as written, for the keys of abbreviations and hyphenated words
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    low: int
+    high: int
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    lexicon: str
+
+
+Part = Words | Gap | Slot
+_SYNTAX = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)\s*\}|\*(\d*)|\\([*{}()|?\\])|[()|?]")
+
+
+def has_syntax(entry: str) -> bool:
+    """Whether an entry uses the phrase syntax (slots, gaps, groups), not only words."""
+    return any(c in entry for c in "{*\\") or ("(" in entry and _group_spans(entry) != [])
+
+
+def _group_spans(entry: str) -> list[tuple[int, int]]:
+    """The (open, close) positions of parentheses that group: holding `|` or followed by `?`."""
+    out = []
+    stack: list[int] = []
+    for i, ch in enumerate(entry):
+        if ch == "\\":
+            continue
+        if ch == "(" and (i == 0 or entry[i - 1] != "\\"):
+            stack.append(i)
+        elif ch == ")" and stack and entry[i - 1] != "\\":
+            start = stack.pop()
+            inner = entry[start + 1 : i]
+            optional = i + 1 < len(entry) and entry[i + 1] == "?"
+            if optional or _top_level_bar(inner):
+                out.append((start, i))
+    return out
+
+
+def _top_level_bar(inner: str) -> bool:
+    depth = 0
+    for i, ch in enumerate(inner):
+        if ch == "\\" or (i and inner[i - 1] == "\\"):
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+    return False
+
+
+def expand(entry: str) -> list[tuple[Part, ...]]:
+    """The alternatives an entry stands for, each a sequence of parts.
+
+    Raises:
+        EntryError: unbalanced groups, an empty alternative, a gap of zero
+            words, or more than MAX_EXPANSIONS alternatives.
+    """
+    groups = {start: end for start, end in _group_spans(entry)}
+    alternatives = _expand_range(entry, 0, len(entry), groups)
+    out = []
+    for alt in alternatives:
+        parts = _merge(alt)
+        while parts and isinstance(parts[0], Gap):
+            parts = parts[1:]
+        while parts and isinstance(parts[-1], Gap):
+            parts = parts[:-1]
+        if not parts:
+            continue
+        if parts not in out:
+            out.append(parts)
+    return out
+
+
+def _expand_range(s: str, i: int, end: int, groups: dict[int, int]) -> list[list[Any]]:
+    seqs: list[list[Any]] = [[]]
+    literal: list[str] = []
+
+    def flush() -> None:
+        if literal:
+            text = "".join(literal)
+            literal.clear()
+            for seq in seqs:
+                seq.append(text)
+
+    while i < end:
+        if i in groups:
+            flush()
+            close = groups[i]
+            inner = _split_bar(s, i + 1, close)
+            options: list[list[Any]] = []
+            for a, b in inner:
+                options.extend(_expand_range(s, a, b, groups))
+            optional = close + 1 < end and s[close + 1] == "?"
+            if optional:
+                options.append([])
+            seqs = [seq + opt for seq in seqs for opt in options]
+            if len(seqs) > MAX_EXPANSIONS:
+                raise EntryError(f"stands for more than {MAX_EXPANSIONS} phrases")
+            i = close + (2 if optional else 1)
+            continue
+        mt = _SYNTAX.match(s, i)
+        if mt is not None and mt.group() not in "()|?":
+            flush()
+            if mt.group(1) is not None:
+                for seq in seqs:
+                    seq.append(Slot(mt.group(1)))
+            elif mt.group(3) is not None:
+                literal.append(mt.group(3))
+            else:
+                n = int(mt.group(2)) if mt.group(2) else 1
+                if n < 1:
+                    raise EntryError("`*0` matches no word; write `*` for one word or `*N` for one to N")
+                for seq in seqs:
+                    seq.append(Gap(1, n))
+            i = mt.end()
+            continue
+        ch = s[i]
+        if ch in "|" and not _escaped(s, i):
+            raise EntryError("`|` separates alternatives only inside `( … )`")
+        literal.append(ch)
+        i += 1
+    flush()
+    return seqs
+
+
+def _escaped(s: str, i: int) -> bool:
+    return i > 0 and s[i - 1] == "\\"
+
+
+def _split_bar(s: str, start: int, end: int) -> list[tuple[int, int]]:
+    out = []
+    depth = 0
+    a = start
+    for i in range(start, end):
+        ch = s[i]
+        if _escaped(s, i):
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append((a, i))
+            a = i + 1
+    out.append((a, end))
+    for a, b in out:
+        if not s[a:b].strip():
+            raise EntryError("an alternative in `( … )` is empty; mark an optional part with `( … )?`")
+    return out
+
+
+def _merge(seq: list[Any]) -> tuple[Part, ...]:
+    out: list[Part] = []
+    for item in seq:
+        if isinstance(item, str):
+            words = tuple(t for t, _s, _e in tokens(item))
+            if not words:
+                continue
+            if out and isinstance(out[-1], Words):
+                prev = out[-1]
+                out[-1] = Words(prev.words + words, prev.raw + " " + item)
+            else:
+                out.append(Words(words, item))
+        elif isinstance(item, Gap) and out and isinstance(out[-1], Gap):
+            out[-1] = Gap(out[-1].low + item.low, out[-1].high + item.high)
+        else:
+            out.append(item)
+    return tuple(out)
+
+
+def word_variants(part: Words) -> list[tuple[str, ...]]:
+    """The word sequences a literal part is searched as: as written, and abbreviations and hyphens joined.
+
+    ``"B.J.P."`` and ``"BJP"`` both give ``bjp`` and ``b j p``;
+    ``"anti-national"`` gives ``anti national`` and ``antinational``.
+    """
+    words = part.words
+    out = [words]
+    raw = part.raw.strip()
+    if len(words) > 1 and all(len(w) == 1 for w in words):
+        out.append(("".join(words),))
+    elif len(words) == 1 and 2 <= len(words[0]) <= 5 and raw.isupper() and words[0].isalpha():
+        out.append(tuple(words[0]))
+    if len(words) > 1 and re.search(r"\w-\w", raw):
+        out.append(("".join(words),))
+    return out
+
+
+def sample(parts: tuple[Part, ...], samples: dict[str, str]) -> str:
+    """A short text that an alternative matches: slots filled with a sample of their lexicon."""
+    out = []
+    for part in parts:
+        if isinstance(part, Words):
+            out.append(" ".join(part.words))
+        elif isinstance(part, Gap):
+            out.append(" ".join(["this"] * part.low))
+        else:
+            out.append(samples.get(part.lexicon, part.lexicon))
+    return " ".join(out)
+
+
+# ---------------------------------------------------------------------------
+# The matcher
+# ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Program:
+    lexicon: int
+    entry: str
+    parts: tuple[tuple[Any, ...], ...]  # ("w", index) | ("gap", lo, hi) | ("lex", index)
+
+
+class LexiconMatcher:
+    """Every entry of a set of lexicons, found in one pass over a text.
+
+    Args:
+        lexicons: compiled lexicons (rule-set format: ``entries`` of
+            ``{"text", "mode"}``, optional ``negatable``, ``valence``,
+            ``role``); entries given as plain strings are exact.
+        matching: the rule set's ``matching`` block (negators, boosters,
+            the valence base) or None for none.
+    """
+
+    def __init__(self, lexicons: dict[str, dict[str, Any]], matching: dict[str, Any] | None = None):
+        matching = matching or {}
+        self.names = list(lexicons)
+        index = {name: i for i, name in enumerate(self.names)}
+        self._negatable = [bool(lex.get("negatable")) for lex in lexicons.values()]
+        self.valence_of = [lex.get("valence") for lex in lexicons.values()]
+        keys: dict[tuple[int, str], list[tuple[Any, ...]]] = {}
+        self._hashtags: dict[str, list[tuple[int, str]]] = {}
+        self._programs: list[_Program] = []
+        self._part_words: list[tuple[int, str]] = []  # (stream, key) of each words part of a program
+        programs_of: dict[int, list[int]] = {}
+        deps: dict[int, set[int]] = {}
+
+        def add(stream: int, words: tuple[str, ...], owner: tuple[Any, ...]) -> None:
+            sep = SEPARATORS[stream]
+            key_of = KEY_OF[stream]
+            key = sep + sep.join(key_of(w) for w in words) + sep
+            keys.setdefault((stream, key), []).append(owner)
+
+        negators_before: list[str] = list(matching.get("negators_before", ()))
+        for li, (name, lex) in enumerate(lexicons.items()):
+            default_mode = lex.get("mode", "exact")
+            role = lex.get("role", "terms")
+            for raw_entry in lex["entries"]:
+                text, mode = (raw_entry, "exact") if isinstance(raw_entry, str) else (
+                    raw_entry["text"], raw_entry.get("mode", default_mode))
+                if role == "negation":
+                    negators_before.append(text)
+                    continue
+                tag = hashtag_key(text)
+                if tag is not None:
+                    self._hashtags.setdefault(tag, []).append((li, text))
+                    continue
+                stream = MODE_STREAM[mode]
+                for parts in expand(text):
+                    if len(parts) == 1 and isinstance(parts[0], Words):
+                        for variant in word_variants(parts[0]):
+                            add(stream, variant, (_ENTRY, li, text, len(variant)))
+                        continue
+                    prog_index = len(self._programs)
+                    compiled: list[tuple[Any, ...]] = []
+                    for part in parts:
+                        if isinstance(part, Words):
+                            part_index = len(self._part_words)
+                            self._part_words.append((stream, ""))
+                            for variant in word_variants(part):
+                                add(stream, variant, (_PART, prog_index, part_index, len(variant)))
+                            compiled.append(("w", part_index))
+                        elif isinstance(part, Gap):
+                            compiled.append(("gap", part.low, part.high))
+                        else:
+                            target = index.get(part.lexicon)
+                            if target is None:
+                                raise EntryError(f"the slot `{{{part.lexicon}}}` names no lexicon")
+                            deps.setdefault(li, set()).add(target)
+                            compiled.append(("lex", target))
+                    self._programs.append(_Program(li, text, tuple(compiled)))
+                    programs_of.setdefault(li, []).append(prog_index)
+        # Valence words: the policy's own lexicons override the base (VADER).
+        base = (matching.get("valence") or {}).get("entries") or {}
+        own_valence: set[tuple[int, str]] = set()
+        for li, lex in enumerate(lexicons.values()):
+            if lex.get("valence") is None:
+                continue
+            for (stream, key), owners in keys.items():
+                if any(o[0] == _ENTRY and o[1] == li for o in owners):
+                    own_valence.add((stream, key))
+        for word, score in base.items():
+            words = tuple(t for t, _s, _e in tokens(word))
+            if not words:
+                continue
+            key = " " + " ".join(words) + " "
+            if (SURFACE, key) in own_valence:
+                continue
+            keys.setdefault((SURFACE, key), []).append((_VALENCE, float(score), -1, len(words)))
+        for li, lex in enumerate(lexicons.values()):
+            if lex.get("valence") is None:
+                continue
+            score = float(lex["valence"])
+            for (stream, key), owners in keys.items():
+                for o in list(owners):
+                    if o[0] == _ENTRY and o[1] == li:
+                        owners.append((_VALENCE, score, li, o[3]))
+        after = set(matching.get("negators_after", ()))
+        for negator in dict.fromkeys([*negators_before, *after]):
+            words = tuple(t for t, _s, _e in tokens(negator))
+            if words:
+                keys.setdefault((SURFACE, " " + " ".join(words) + " "), []).append(
+                    (_NEGATOR, negator in negators_before, negator in after, len(words)))
+        for word, amount in (matching.get("boosters") or {}).items():
+            words = tuple(t for t, _s, _e in tokens(word))
+            if words:
+                keys.setdefault((SURFACE, " " + " ".join(words) + " "), []).append(
+                    (_BOOSTER, float(amount), 0, len(words)))
+
+        self._automaton = ahocorasick.Automaton()
+        self._streams = [False, False, False]
+        for (stream, key), owners in keys.items():
+            self._streams[stream] = True
+            # Only keys with an entry or a part make a text worth looking at.
+            live = any(o[0] in (_ENTRY, _PART) for o in owners)
+            self._automaton.add_word(key, (len(key), stream, tuple(owners), live))
+        self._has_words = bool(keys)
+        if keys:
+            self._automaton.make_automaton()
+        # Lexicons in an order in which every slot's lexicon comes first.
+        self._order = _topological([i for i in range(len(self.names))], deps)
+        self._programs_of = programs_of
+        self.negation_window = int(matching.get("negation_window", 3))
+        self.negation_after_window = int(matching.get("negation_after_window", 3))
+        self.negation_scale = float(matching.get("negation_scale", -0.74))
+        self.stance_threshold = float(matching.get("stance_threshold", 1.5))
+        self.stance_window = int(matching.get("stance_window", 5))
+        self.needs_negation = any(self._negatable)
+
+    def __bool__(self) -> bool:
+        return self._has_words or bool(self._hashtags)
+
+    # -- scanning ---------------------------------------------------------
+
+    def scan(self, value: str, *, reference: bool = False) -> TextHits | None:
+        """The hits of every lexicon in a text, or None when no lexicon matches it.
+
+        ``reference`` cuts the text into words the plain way (:func:`toolkit.text.tokens`)
+        rather than by the fast paths, which must give the same words (a test holds them to it).
+        """
+        toks: list[tuple[str, int, int]] | None = None
+        if reference:
+            toks = tokens(value)
+            words = [t for t, _s, _e in toks]
+        elif value.isascii() and "#" not in value:
+            words = value.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split()
+        elif "#" in value:
+            toks = tokens(value)
+            words = [t for t, _s, _e in toks]
+        else:
+            joined = normalized_words(value)
+            words = joined.split(" ") if joined else []
+        tags = hashtags(value) if self._hashtags and "#" in value else ()
+        if not words and not tags:
+            return None
+        segments: list[str] = []
+        starts = [0, 0, 0]
+        pos = 0
+        streams = self._streams
+        if words and self._has_words:
+            for stream in (SURFACE, STEM, SPELLING):
+                if not streams[stream]:
+                    continue
+                sep = SEPARATORS[stream]
+                if stream == SURFACE:
+                    keyed = words
+                else:
+                    key_of = KEY_OF[stream]
+                    keyed = [key_of(w) for w in words]
+                seg = sep + sep.join(keyed) + sep
+                starts[stream] = pos
+                segments.append(seg)
+                pos += len(seg)
+        combined = "".join(segments)
+        raw: list[tuple[int, Any]] = []
+        live = False
+        if combined:
+            for end, payload in self._automaton.iter(combined):
+                raw.append((end, payload))
+                if payload[3]:
+                    live = True
+        if not live and not tags:
+            return None
+        th = TextHits(self, value, words, toks)
+        lex = th.lex
+        parts: dict[int, list[tuple[int, int]]] = {}
+        aux: list[tuple[int, int, tuple[Any, ...]]] = th.aux
+        for end, (length, stream, owners, _live) in raw:
+            start = end - length + 1
+            sep = SEPARATORS[stream]
+            t0 = combined.count(sep, starts[stream], start)
+            for owner in owners:
+                kind = owner[0]
+                t1 = t0 + owner[3]
+                if kind == _ENTRY:
+                    lex.setdefault(owner[1], []).append((t0, t1, owner[2]))
+                elif kind == _PART:
+                    parts.setdefault(owner[2], []).append((t0, t1))
+                else:
+                    aux.append((t0, t1, owner))
+        if tags:
+            # A hashtag entry (`#ad`) matches a hashtag only: its words are found among the text's words.
+            first = [s for s, _e in th.spans()]
+            for tag, s, e in tags:
+                owners = self._hashtags.get(tag)
+                if not owners:
+                    continue
+                t0 = bisect.bisect_left(first, s + 1)
+                t1 = bisect.bisect_left(first, e)
+                if t0 >= t1:
+                    continue
+                for li, entry in owners:
+                    th.tag_spans[(t0, t1, entry)] = (s, e)
+                    lex.setdefault(li, []).append((t0, t1, entry))
+        if self._programs or self.needs_negation:
+            for li in self._order:
+                for pi in self._programs_of.get(li, ()):
+                    found = self._assemble(self._programs[pi], parts, lex, len(words))
+                    if found:
+                        bucket = lex.setdefault(li, [])
+                        for t0, t1 in found:
+                            bucket.append((t0, t1, self._programs[pi].entry))
+                if self._negatable[li] and li in lex:
+                    kept = [h for h in lex[li] if not th.negated(h[0], h[1])]
+                    if kept:
+                        lex[li] = kept
+                    else:
+                        del lex[li]
+        if not lex:
+            return None
+        for li, hits in lex.items():
+            if len(hits) > 1:
+                hits.sort()
+        return th
+
+    def _assemble(self, prog: _Program, parts: dict[int, list[tuple[int, int]]],
+                  lex: dict[int, list[tuple[int, int, str]]], n: int) -> list[tuple[int, int]]:
+        """The ranges of words where every part of a program matches in turn."""
+        def hits_of(part: tuple[Any, ...]) -> list[tuple[int, int]] | None:
+            if part[0] == "w":
+                return parts.get(part[1])
+            if part[0] == "lex":
+                found = lex.get(part[1])
+                return [(a, b) for a, b, _e in found] if found else None
+            return None
+
+        for part in prog.parts:
+            if part[0] != "gap" and not hits_of(part):
+                return []
+        first = hits_of(prog.parts[0]) or []
+        ends: list[tuple[int, int]] = list(first)
+        for part in prog.parts[1:]:
+            if not ends:
+                return []
+            if part[0] == "gap":
+                ends = [(s, e + g) for s, e in ends for g in range(part[1], part[2] + 1) if e + g <= n]
+                continue
+            following = hits_of(part) or []
+            by_start: dict[int, list[int]] = {}
+            for a, b in following:
+                by_start.setdefault(a, []).append(b)
+            ends = [(s, b) for s, e in ends for b in by_start.get(e, ())]
+        return sorted(set(ends))
+
+    # -- for the analysis and the linter ---------------------------------------
+
+    def find(self, value: str) -> Iterator[tuple[str, str, int, int]]:
+        """(lexicon, entry, start, end) for every hit in a text, spans in characters."""
+        th = self.scan(value)
+        if th is None:
+            return
+        for li, hits in sorted(th.lex.items()):
+            for t0, t1, entry in hits:
+                s, e = th.span(t0, t1, entry)
+                yield self.names[li], entry, s, e
+
+
+def _topological(nodes: list[int], deps: dict[int, set[int]]) -> list[int]:
+    order: list[int] = []
+    state: dict[int, int] = {}
+
+    def visit(n: int) -> None:
+        if state.get(n) == 2:
+            return
+        if state.get(n) == 1:
+            raise EntryError("lexicons fill each other's slots in a cycle")
+        state[n] = 1
+        for d in sorted(deps.get(n, ())):
+            visit(d)
+        state[n] = 2
+        order.append(n)
+
+    for n in nodes:
+        visit(n)
+    return order
+
+
+class TextHits:
+    """The hits of the lexicons in one text, with what proximity and stance need, computed on demand."""
+
+    __slots__ = ("matcher", "value", "words", "_toks", "lex", "aux", "tag_spans", "_spans", "_sentence",
+                 "_negators", "_valence")
+
+    def __init__(self, matcher: LexiconMatcher, value: str, words: list[str],
+                 toks: list[tuple[str, int, int]] | None):
+        self.matcher = matcher
+        self.value = value
+        self.words = words
+        self._toks = toks
+        self.lex: dict[int, list[tuple[int, int, str]]] = {}
+        self.aux: list[tuple[int, int, tuple[Any, ...]]] = []
+        self.tag_spans: dict[tuple[int, str, int], tuple[int, int]] = {}
+        self._spans: list[tuple[int, int]] | None = None
+        self._sentence: list[int] | None = None
+        self._negators: list[tuple[int, int, bool, bool]] | None = None
+        self._valence: list[tuple[int, int, float, int]] | None = None
+
+    # -- places -------------------------------------------------------------
+
+    def spans(self) -> list[tuple[int, int]]:
+        """The character span of every word, in order."""
+        if self._spans is None:
+            if self._toks is not None:
+                self._spans = [(s, e) for _t, s, e in self._toks]
+            elif self.value.isascii():
+                self._spans = [mt.span() for mt in _ASCII_WORD.finditer(self.value)]
+            else:
+                self._spans = word_spans(self.value)
+        return self._spans
+
+    def span(self, t0: int, t1: int, entry: str = "") -> tuple[int, int]:
+        """The characters of words [t0, t1); a hashtag entry's span includes its `#`."""
+        if self.tag_spans:
+            tag = self.tag_spans.get((t0, t1, entry))
+            if tag is not None:
+                return tag
+        spans = self.spans()
+        return spans[t0][0], spans[t1 - 1][1]
+
+    def sentence_of(self, t: int) -> int:
+        """The number of the sentence a word is in."""
+        if self._sentence is None:
+            breaks = sentence_breaks(self.value)
+            self._sentence = [bisect.bisect_right(breaks, s) for s, _e in self.spans()]
+        return self._sentence[t]
+
+    # -- negation -----------------------------------------------------------
+
+    def negators(self) -> list[tuple[int, int, bool, bool]]:
+        if self._negators is None:
+            self._negators = sorted((t0, t1, o[1], o[2]) for t0, t1, o in self.aux if o[0] == _NEGATOR)
+        return self._negators
+
+    def negated(self, t0: int, t1: int) -> bool:
+        """Whether the words [t0, t1) are negated: a negator just before them, or a Hindi one just after."""
+        m = self.matcher
+        found = self.negators()
+        if not found:
+            return False
+        sentence = None
+        for n0, n1, before, after in found:
+            if before and n1 <= t0 and t0 - n1 < m.negation_window:
+                pass
+            elif after and n0 >= t1 and n0 - t1 < m.negation_after_window:
+                pass
+            else:
+                continue
+            if sentence is None:
+                sentence = self.sentence_of(t0)
+            if self.sentence_of(n0) == sentence:
+                return True
+        return False
+
+    # -- valence ------------------------------------------------------------
+
+    def valence(self) -> list[tuple[int, int, float, int]]:
+        """(t0, t1, score, lexicon or -1 for the base) of every valence word, the longest where they overlap,
+        with negation and intensifiers applied."""
+        if self._valence is None:
+            found = [(t0, t1, o[1], o[2]) for t0, t1, o in self.aux if o[0] == _VALENCE]
+            # The longest phrase wins over the words inside it; a policy's word over the base's.
+            found.sort(key=lambda v: (v[0], -(v[1] - v[0]), v[3] < 0))
+            kept: list[tuple[int, int, float, int]] = []
+            for v in found:
+                if any(k[0] < v[1] and v[0] < k[1] for k in kept):
+                    continue
+                kept.append(v)
+            boosts = [(t0, t1, o[1]) for t0, t1, o in self.aux if o[0] == _BOOSTER]
+            out = []
+            for t0, t1, score, src in kept:
+                for b0, b1, amount in boosts:
+                    if b1 <= t0 and t0 - b1 < 2 and score:
+                        score += amount if score > 0 else -amount
+                if score and self._negated_valence(t0, t1):
+                    score *= self.matcher.negation_scale
+                out.append((t0, t1, score, src))
+            self._valence = out
+        return self._valence
+
+    def _negated_valence(self, t0: int, t1: int) -> bool:
+        # A negator inside the valence phrase ("no shame") is part of its meaning, not a negation of it.
+        return self.negated(t0, t1)
+
+    def stance(self, li: int, sign: int, within: int | None) -> list[tuple[tuple[int, int, str],
+                                                                      list[tuple[int, int, float, int]]]]:
+        """Each hit of lexicon ``li`` that words of the given sign surround: (target, contributing words)."""
+        targets = self.lex.get(li)
+        if not targets:
+            return []
+        m = self.matcher
+        window = m.stance_window if within is None else within
+        valence = self.valence()
+        if not valence:
+            return []
+        out = []
+        for t0, t1, entry in targets:
+            sentence = self.sentence_of(t0)
+            near = [
+                v for v in valence
+                if (v[1] <= t0 and t0 - v[1] <= window or v[0] >= t1 and v[0] - t1 <= window)
+                and self.sentence_of(v[0]) == sentence
+            ]
+            total = sum(v[2] for v in near)
+            if total * sign >= m.stance_threshold:
+                out.append(((t0, t1, entry), [v for v in near if v[2] * sign > 0]))
+        return out
+
+    def near(self, a: int, b: int, within: int | None) -> list[tuple[tuple[int, int, str], tuple[int, int, str]]]:
+        """Pairs of hits of lexicons ``a`` and ``b`` in one sentence, apart, with at most ``within`` words between."""
+        first = self.lex.get(a)
+        second = self.lex.get(b)
+        if not first or not second:
+            return []
+        out = []
+        for x in first:
+            for y in second:
+                if x[0] < y[1] and y[0] < x[1]:
+                    continue
+                gap = y[0] - x[1] if y[0] >= x[1] else x[0] - y[1]
+                if within is not None and gap > within:
+                    continue
+                if self.sentence_of(x[0]) != self.sentence_of(y[0]):
+                    continue
+                out.append((x, y))
+        return out
+
+
+__all__ = ["LexiconMatcher", "TextHits", "EntryError", "expand", "has_syntax", "sample", "word_variants"]

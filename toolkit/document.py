@@ -34,6 +34,7 @@ from typing import Any
 
 from . import model as m
 from .check import term_references
+from .postschema import FIELDS as _POST_FIELDS
 
 # ---------------------------------------------------------------------------
 # Fixed wording
@@ -63,6 +64,9 @@ _PLATFORMS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "linke
 
 _SHARED_KINDS = {"political_party": "a political party", "government": "a Government account",
                  "media": "a media outlet", "individual": "an individual", "other": "another account"}
+
+#: The account kind a post has when it names none (``account.kind``'s default in the post schema).
+ACCOUNT_FIELD_DEFAULT = _POST_FIELDS["account.kind"].default
 
 # The order in which the fields of a post are shown; anything else follows, sorted.
 _POST_ORDER = ("text", "platform", "action", "account", "audience", "shared_from", "media", "links",
@@ -262,8 +266,10 @@ def post_view(post: dict[str, Any]) -> list[dict[str, Any]]:
         elif key == "audience":
             add("Audience", _words(value))
         elif key == "account" and isinstance(value, dict):
-            kind = value.get("kind")
-            desc = f"{kind} account" if kind else "account"
+            # A post without `account.kind` is checked as from a personal account (the schema's
+            # default), so it is shown as one: "personal account", "official account @DM_Sitapur".
+            kind = value.get("kind") or ACCOUNT_FIELD_DEFAULT
+            desc = f"{_words(str(kind))} account"
             if value.get("handle"):
                 desc += f" {value['handle']}"
             add("Account", desc)

@@ -1,0 +1,70 @@
+"""Small frictions a newcomer meets (issue 14): output options, wording, errors, optional extras."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from support import POLICIES
+
+from toolkit.cli import cli
+from toolkit.document import post_view
+
+FULL = str(POLICIES / "full.policy")
+
+
+# ---------------------------------------------------------------------------
+# govpost check -o FILE writes the results there, not also to standard output
+# ---------------------------------------------------------------------------
+
+
+def _posts(tmp_path: Path) -> Path:
+    path = tmp_path / "posts.jsonl"
+    path.write_text(json.dumps({"id": "a", "text": "hello", "platform": "x"}) + "\n"
+                    + json.dumps({"id": "b", "text": "good morning", "platform": "facebook"}) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_check_output_file_instead_of_standard_output(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    result = runner.invoke(cli, ["check", FULL, str(_posts(tmp_path)), "-o", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["a", "b"]
+
+
+def test_check_text_report_to_output_file(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "results.txt"
+    result = runner.invoke(cli, ["check", FULL, str(_posts(tmp_path)), "--format", "text", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    text = out.read_text(encoding="utf-8")
+    assert text.rstrip().endswith("2 posts: 2 permitted")
+
+
+def test_check_without_output_prints_results(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["check", FULL, str(_posts(tmp_path)), "--format", "jsonl", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["a", "b"]
+
+
+# ---------------------------------------------------------------------------
+# Illustrative cases show the account as a reader expects
+# ---------------------------------------------------------------------------
+
+
+def _account(post: dict[str, object]) -> str:
+    return next(line["value"] for line in post_view(post) if line["field"] == "Account")
+
+
+def test_account_without_kind_is_a_personal_account() -> None:
+    assert _account({"text": "x", "account": {"bio": "IAS 2015 | Collector"}}) == "personal account"
+
+
+def test_account_kind_and_handle() -> None:
+    assert _account({"text": "x", "account": {"kind": "official", "handle": "@DM_Sitapur"}}) \
+        == "official account @DM_Sitapur"
+    assert _account({"text": "x", "account": {"handle": "@someone"}}) == "personal account @someone"

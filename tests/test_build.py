@@ -464,7 +464,7 @@ def test_cli_variants_match_the_renderer() -> None:
     from toolkit.cli import build as cli_build
 
     assert cli_build._VARIANTS == render.PDF_VARIANTS
-    assert set(BUILD_CODES) == {f"B60{n}" for n in range(1, 8)} | {"B699"}
+    assert set(BUILD_CODES) == {f"B60{n}" for n in range(1, 9)} | {"B699"}
 
 
 # ---------------------------------------------------------------------------
@@ -586,3 +586,52 @@ def test_without_harfbuzz_subset_the_build_is_reproducible(tmp_path: Path) -> No
     # The text layer does not depend on the subsetter.
     text = _squash(_pdftotext(tmp_path / "first" / "test-circular.pdf"))
     assert "परीक्षण अधिकारियों द्वारा सोशल मीडिया का उपयोग" in text
+
+
+# ---------------------------------------------------------------------------
+# A State government's circular, in English and Marathi
+# ---------------------------------------------------------------------------
+
+
+def test_a_state_circular_is_headed_by_its_own_government_in_its_own_language(tmp_path: Path) -> None:
+    built = make(BUILD / "maharashtra.policy", tmp_path)
+    first = _squash(_pdftotext(built.file(".pdf")).split("\f")[0])
+    for expected in ("महाराष्ट्र शासन Government of Maharashtra सामान्य प्रशासन विभाग General Administration Department",
+                     "दिनांक 28 जुलै, 2025 Dated the 28th July, 2025", "परिपत्रक / CIRCULAR",
+                     "विषय: शासकीय कर्मचाऱ्यांनी समाजमाध्यमांचा वापर करण्याबाबत.",
+                     "अनुक्रमणिका / Contents", "निषिद्ध / Prohibited: shall not",
+                     "केवळ पूर्वमंजुरीने / Only with the prior sanction of the head of the office",
+                     "नियम / Rules: MCS (Conduct) Rules, rule 8"):
+        assert expected in first, expected
+    whole = _squash(_pdftotext(built.file(".pdf")))
+    assert "Government of India" not in whole and "भारत सरकार" not in whole and "परिपत्र /" not in whole
+    assert "ही मार्गदर्शक तत्त्वे 1 ऑगस्ट, 2025 पासून अंमलात येतील." in whole
+    assert '<p lang="mr" class="govt v-mr secondary">महाराष्ट्र शासन</p>' in built.file(".html").read_text("utf-8")
+
+
+def _variant(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "variant.policy"
+    text = (BUILD / "maharashtra.policy").read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("languages    en, mr", "languages    en, ta",
+     "the `india` template has no wording in `ta` (CIRCULAR, the outcomes, the headings); it has `hi` (Hindi), "
+     "`mr` (Marathi)"),
+    ('    government   "Government of Maharashtra" @mr "महाराष्ट्र शासन"\n', "",
+     "the issuing government of `Maharashtra` is not given: add `government \"Government of Maharashtra\"`"),
+    ('"Government of Maharashtra" @mr "महाराष्ट्र शासन"', '"Government of Maharashtra"',
+     "`government` `Government of Maharashtra` has no `@mr` name"),
+])
+def test_missing_wording_or_government_is_b608(runner: CliRunner, tmp_path: Path, old: str, new: str,
+                                               message: str) -> None:
+    from toolkit.cli import cli
+
+    result = runner.invoke(cli, ["build", str(_variant(tmp_path, old, new)), "-o", str(tmp_path / "out"),
+                                 "--no-pdf"])
+    assert result.exit_code == 2, result.output
+    assert "error[B608]: " + message in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()

@@ -20,6 +20,7 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "title": ("text", "the title of the document"),
     "subject": ("text", "the Subject line"),
     "jurisdiction": ("text", "the country or State"),
+    "government": ("text", "the issuing government, in every declared language (default: the Government of India)"),
     "ministry": ("text", "the issuing ministry"),
     "department": ("text", "the issuing department"),
     "division": ("text", "the issuing division or section"),

@@ -381,6 +381,7 @@ class Metadata:
     title: Text | None = None
     subject: Text | None = None
     jurisdiction: Text | None = None
+    government: Text | None = None
     ministry: Text | None = None
     department: Text | None = None
     division: Text | None = None

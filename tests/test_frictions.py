@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+
+import pytest
 
 from click.testing import CliRunner
 from support import POLICIES
@@ -68,3 +71,43 @@ def test_account_kind_and_handle() -> None:
     assert _account({"text": "x", "account": {"kind": "official", "handle": "@DM_Sitapur"}}) \
         == "official account @DM_Sitapur"
     assert _account({"text": "x", "account": {"handle": "@someone"}}) == "personal account @someone"
+
+
+# ---------------------------------------------------------------------------
+# Optional parts: a missing extra is an error naming its pip command
+# ---------------------------------------------------------------------------
+
+
+def test_parquet_without_its_extra(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "posts.parquet"
+    pq.write_table(pa.table({"text": ["hello"]}), path)
+    for name in [m for m in sys.modules if m == "pyarrow" or m.startswith("pyarrow.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if `govpost[parquet]` were not installed
+    result = runner.invoke(cli, ["check", FULL, str(path), "--jobs", "1"])
+    assert result.exit_code == 2, result.output
+    assert "pip install 'govpost[parquet]'" in result.stderr and "Traceback" not in result.output
+
+
+def test_language_server_without_its_extra(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "toolkit.lsp", raising=False)
+    monkeypatch.setitem(sys.modules, "pygls", None)
+    result = runner.invoke(cli, ["lsp"])
+    assert result.exit_code == 2, result.output
+    assert "pip install 'govpost[lsp]'" in result.stderr and "Traceback" not in result.output
+
+
+def test_the_core_needs_no_optional_part() -> None:
+    import tomllib
+
+    from support import ROOT
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = " ".join(project["dependencies"])
+    for optional in ("pyarrow", "pygls", "lsprotocol", "dask", "matplotlib"):
+        assert optional not in core, optional
+    extras = project["optional-dependencies"]
+    assert {"parquet", "lsp", "dask", "report"} <= set(extras)
+    assert "govpost[dask,report,parquet,lsp]" in extras["test"]

@@ -111,3 +111,27 @@ def test_the_core_needs_no_optional_part() -> None:
     extras = project["optional-dependencies"]
     assert {"parquet", "lsp", "dask", "report"} <= set(extras)
     assert "govpost[dask,report,parquet,lsp]" in extras["test"]
+
+
+# ---------------------------------------------------------------------------
+# Missing translations: a warning per text, unless the policy says its translation is partial
+# ---------------------------------------------------------------------------
+
+
+def test_translations_partial_silences_missing_translation_warnings(runner: CliRunner, tmp_path: Path) -> None:
+    from support import FIXTURES
+
+    source = (FIXTURES / "build" / "circular.policy").read_text(encoding="utf-8")
+    complete = tmp_path / "complete.policy"
+    complete.write_text(source.replace('compare_with "guidance.policy"\n', ""), encoding="utf-8")
+    partial = tmp_path / "partial.policy"
+    partial.write_text(source.replace('compare_with "guidance.policy"\n', "translations partial\n"), encoding="utf-8")
+    warned = runner.invoke(cli, ["validate", str(complete)])
+    assert "warning[S221]: clause 1.1(b) `self-praise` text has no `@hi` translation" in warned.stderr
+    quiet = runner.invoke(cli, ["validate", str(partial)])
+    assert quiet.exit_code == 0, quiet.output
+    assert "S221" not in quiet.stderr
+    bad = tmp_path / "bad.policy"
+    bad.write_text(source.replace('compare_with "guidance.policy"\n', "translations some\n"), encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == 2 and "error[S215]: `some` is not a valid `translations`" in result.stderr

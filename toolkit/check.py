@@ -420,7 +420,7 @@ def check_translations(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnosti
 
     def texts() -> Iterator[tuple[str, m.Text]]:
         meta = policy.meta
-        for name in ("title", "subject", "ministry", "department", "opening"):
+        for name in ("title", "subject", "government", "ministry", "department", "opening"):
             value = getattr(meta, name)
             if value is not None:
                 yield f"header `{name}`", value
@@ -442,7 +442,7 @@ def check_translations(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnosti
                                  text.span, severity=Severity.WARNING,
                                  help=f"add `{lang}` to `languages` in the header, or remove the translation")
         missing = [lang for lang in extra if text.get(lang) is None]
-        if missing:
+        if missing and policy.meta.translations != "partial":  # `translations partial`: the drafter knows
             yield Diagnostic("S221", f"{where} has no `@{missing[0]}` translation", text.span,
                              severity=Severity.WARNING,
                              help=f"the header declares languages {', '.join(languages)}")

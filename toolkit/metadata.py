@@ -38,6 +38,7 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "to": ("texts", "the addressees"),
     "copy_to": ("texts", "the copy-to list"),
     "languages": ("names", "language codes, main language first"),
+    "translations": ("name", "complete (a warning for each text without a translation) or partial (none)"),
     "timezone": ("string", "an IANA time zone such as \"Asia/Kolkata\""),
     "opening": ("text", "the opening paragraph"),
     "compare_with": ("string", "the path of the policy to compare with"),
@@ -136,7 +137,8 @@ def _convert(key: str, kind: str, what: str, values: list[Any], span: Span, diag
                 names.append(v[1])
             else:
                 bad(f"`{key}` needs a bare name", _where(v, span))
-        allowed = {"kind": KINDS, "default_outcome": ("permitted", "advisory")}.get(key)
+        allowed = {"kind": KINDS, "default_outcome": ("permitted", "advisory"),
+                   "translations": ("complete", "partial")}.get(key)
         for n, v in zip(names, values):
             if allowed and n not in allowed:
                 diags.append(Diagnostic("S215", f"`{n}` is not a valid `{key}`", _where(v, span),

@@ -399,6 +399,7 @@ class Metadata:
     to: tuple[Text, ...] = ()
     copy_to: tuple[Text, ...] = ()
     languages: tuple[str, ...] = ("en",)
+    translations: str = "complete"
     timezone: str = "UTC"
     opening: Text | None = None
     compare_with: str | None = None

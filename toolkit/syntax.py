@@ -227,6 +227,9 @@ def _diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         runaway = _runaway_text(source, before)
         if runaway is not None:
             return runaway
+        if str(tok) == "of" and [str(t) for t in before[-3:]] == ["expect", "requires", "sanction"]:
+            hint = ("an example expects `requires sanction`, without the authority (the deciding clause names "
+                    "it): `expect requires sanction by CLAUSE`")
         opened = _open_block(source, before)
         if opened is not None and tok.type in _BLOCK_STARTS and "RBRACE" in exc.expected:
             hint = f"{opened} is still open here: is its closing `}}` missing?"

@@ -464,4 +464,174 @@ def test_cli_variants_match_the_renderer() -> None:
     from toolkit.cli import build as cli_build
 
     assert cli_build._VARIANTS == render.PDF_VARIANTS
-    assert set(BUILD_CODES) == {f"B60{n}" for n in range(1, 8)} | {"B699"}
+    assert set(BUILD_CODES) == {f"B60{n}" for n in range(1, 9)} | {"B699"}
+
+
+# ---------------------------------------------------------------------------
+# The text layer: what search, copy and screen readers get from the PDF
+# ---------------------------------------------------------------------------
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _shown(text: str) -> str:
+    """A policy text as printed: ``{shown|term}`` and ``{term}`` references without their braces."""
+    from toolkit.check import term_references
+
+    out, pos = [], 0
+    for _term, shown, start, end in term_references(text):
+        out += [text[pos:start], shown.strip()]
+        pos = end
+    return "".join([*out, text[pos:]])
+
+
+def _pdftotext(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def _hindi_texts(checked: api.CheckResult) -> list[str]:
+    """The Hindi subject (the circular's title line), and the Hindi title and text of its first clause."""
+    policy = checked.policy
+    assert policy is not None
+    clause = next(c for c in policy.clauses() if c.text.get("hi"))
+    return [_shown(t) for t in (policy.meta.subject.get("hi"), clause.title.get("hi"), clause.text.get("hi"))]
+
+
+@pytest.mark.parametrize("reader", ["pdftotext", "pypdf"])
+def test_devanagari_extracts_as_its_source(ais: Built, small: Built, reader: str) -> None:
+    for built in (ais, small):
+        extracted = _squash(_pdftotext(built.file(".pdf")) if reader == "pdftotext" else " ".join(built.pages))
+        for expected in _hindi_texts(built.checked):
+            assert _squash(expected) in extracted, expected
+
+
+def test_words_that_reorder_or_join_glyphs_extract_whole(small: Built) -> None:
+    # A vowel sign drawn before its consonant (नि), a conjunct (त्र), a mark over its base (ं):
+    # the same glyphs stand for different text in different words.
+    text = _squash(_pdftotext(small.file(".pdf")))
+    for word in ("परीक्षण", "अधिकारियों", "मंत्रालय", "दिशानिर्देश", "निदेश"):
+        assert word in text, word
+
+
+# ---------------------------------------------------------------------------
+# Without HarfBuzz's subsetting library (fonts subset by fontTools)
+# ---------------------------------------------------------------------------
+
+# Runs `govpost ARGS…` in a process where cffi cannot open libharfbuzz-subset, as on a machine
+# without the package, with warnings turned into errors as the test suite turns them.
+_WITHOUT_HB_SUBSET = """
+import sys, cffi
+_dlopen = cffi.FFI.dlopen
+def dlopen(self, name, *args, **kwargs):
+    if "harfbuzz-subset" in str(name):
+        raise OSError(f"cannot load library {name!r}: hidden by the test")
+    return _dlopen(self, name, *args, **kwargs)
+cffi.FFI.dlopen = dlopen
+from toolkit.cli import main
+sys.argv[0] = "govpost"
+main()
+"""
+
+
+def _font_timestamps(pdf: Path) -> dict[str, int]:
+    """``head.modified`` of every font embedded in a PDF, by font name."""
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    found = {}
+    for page in PdfReader(pdf).pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            if "/DescendantFonts" not in font:
+                continue
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            data = descriptor["/FontFile2"].get_object().get_data()
+            found[str(font["/BaseFont"])] = TTFont(io.BytesIO(data))["head"].modified
+    return found
+
+
+def _bundled_font_timestamps() -> set[int]:
+    from fontTools.ttLib import TTFont
+
+    return {TTFont(path)["head"].modified for path in (ROOT / "templates" / "fonts").glob("*.ttf")}
+
+
+def test_fonts_keep_the_timestamps_of_the_bundled_fonts(small: Built) -> None:
+    stamps = _font_timestamps(small.file(".pdf"))
+    assert stamps and set(stamps.values()) <= _bundled_font_timestamps(), stamps
+
+
+def test_without_harfbuzz_subset_the_build_is_reproducible(tmp_path: Path) -> None:
+    from toolkit.render_fonts import FONTTOOLS_NOTE
+
+    policy = copy_fixtures(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    outputs = []
+    for name in ("first", "second"):
+        run = subprocess.run([sys.executable, "-W", "error", "-c", _WITHOUT_HB_SUBSET, "build", str(policy),
+                              "-o", str(tmp_path / name)], capture_output=True, text=True, check=False, env=env,
+                             cwd=ROOT)
+        assert run.returncode == 0, run.stderr
+        assert "Traceback" not in run.stderr and "DeprecationWarning" not in run.stderr
+        # WeasyPrint's warning per font is one line of govpost's.
+        assert run.stderr.count("fontTools") == 1 and FONTTOOLS_NOTE in run.stderr, run.stderr
+        outputs.append((tmp_path / name / "test-circular.pdf").read_bytes())
+    assert outputs[0] == outputs[1]
+    stamps = _font_timestamps(tmp_path / "first" / "test-circular.pdf")
+    assert stamps and set(stamps.values()) <= _bundled_font_timestamps(), stamps
+    # The text layer does not depend on the subsetter.
+    text = _squash(_pdftotext(tmp_path / "first" / "test-circular.pdf"))
+    assert "परीक्षण अधिकारियों द्वारा सोशल मीडिया का उपयोग" in text
+
+
+# ---------------------------------------------------------------------------
+# A State government's circular, in English and Marathi
+# ---------------------------------------------------------------------------
+
+
+def test_a_state_circular_is_headed_by_its_own_government_in_its_own_language(tmp_path: Path) -> None:
+    built = make(BUILD / "maharashtra.policy", tmp_path)
+    first = _squash(_pdftotext(built.file(".pdf")).split("\f")[0])
+    for expected in ("महाराष्ट्र शासन Government of Maharashtra सामान्य प्रशासन विभाग General Administration Department",
+                     "दिनांक 28 जुलै, 2025 Dated the 28th July, 2025", "परिपत्रक / CIRCULAR",
+                     "विषय: शासकीय कर्मचाऱ्यांनी समाजमाध्यमांचा वापर करण्याबाबत.",
+                     "अनुक्रमणिका / Contents", "निषिद्ध / Prohibited: shall not",
+                     "केवळ पूर्वमंजुरीने / Only with the prior sanction of the head of the office",
+                     "नियम / Rules: MCS (Conduct) Rules, rule 8"):
+        assert expected in first, expected
+    whole = _squash(_pdftotext(built.file(".pdf")))
+    assert "Government of India" not in whole and "भारत सरकार" not in whole and "परिपत्र /" not in whole
+    assert "ही मार्गदर्शक तत्त्वे 1 ऑगस्ट, 2025 पासून अंमलात येतील." in whole
+    assert '<p lang="mr" class="govt v-mr secondary">महाराष्ट्र शासन</p>' in built.file(".html").read_text("utf-8")
+
+
+def _variant(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "variant.policy"
+    text = (BUILD / "maharashtra.policy").read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("languages    en, mr", "languages    en, ta",
+     "the `india` template has no wording in `ta` (CIRCULAR, the outcomes, the headings); it has `hi` (Hindi), "
+     "`mr` (Marathi)"),
+    ('    government   "Government of Maharashtra" @mr "महाराष्ट्र शासन"\n', "",
+     "the issuing government of `Maharashtra` is not given: add `government \"Government of Maharashtra\"`"),
+    ('"Government of Maharashtra" @mr "महाराष्ट्र शासन"', '"Government of Maharashtra"',
+     "`government` `Government of Maharashtra` has no `@mr` name"),
+])
+def test_missing_wording_or_government_is_b608(runner: CliRunner, tmp_path: Path, old: str, new: str,
+                                               message: str) -> None:
+    from toolkit.cli import cli
+
+    result = runner.invoke(cli, ["build", str(_variant(tmp_path, old, new)), "-o", str(tmp_path / "out"),
+                                 "--no-pdf"])
+    assert result.exit_code == 2, result.output
+    assert "error[B608]: " + message in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()

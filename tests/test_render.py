@@ -95,7 +95,8 @@ def test_formatters() -> None:
     assert [document.letter(n) for n in (1, 26, 27)] == ["A", "Z", "AA"]
     day = document.date_view(dt.date(2026, 6, 15))
     assert day == {"iso": "2026-06-15", "long": "15th June, 2026", "dmy": "15.06.2026", "gov": "15 June 2026",
-                   "hi": "15 जून, 2026"}
+                   "hi": "15 जून, 2026", "mr": "15 जून, 2026"}
+    assert document.date_view(dt.date(2026, 7, 1))["mr"] == "1 जुलै, 2026"
     assert document.short_hash("sha256:" + "ab" * 32) == "sha256:abababababab"
     assert document.outcome_view("requires_sanction")["marker"] == "Only with prior sanction"
 

@@ -42,6 +42,7 @@ BUILD_CODES: dict[str, str] = {
     "B605": "invalid SOURCE_DATE_EPOCH",
     "B606": "the output cannot be written",
     "B607": "the PDF renderer is not available",
+    "B608": "the template has no wording in a declared language",
     "B699": "a bundled template is broken",
 }
 
@@ -108,6 +109,32 @@ def source_date() -> dt.datetime | None:
         raise BuildError("B605", f"SOURCE_DATE_EPOCH must be a number of seconds, not `{value}`") from None
 
 
+def _check_india_wording(doc: dict[str, Any]) -> None:
+    """The `india` template prints its own wording and the issuing government in both languages.
+
+    Raises:
+        BuildError: B608, naming the language or the translation that is missing.
+    """
+    languages = [lang["code"] for lang in doc["languages"]]
+    second = languages[1] if len(languages) > 1 else None
+    if second is not None and doc["wording"] is None:
+        known = ", ".join(f"`{code}` ({document.LANGUAGE_NAMES[code][0]})" for code in document.WORDING)
+        raise BuildError("B608", f"the `india` template has no wording in `{second}` (CIRCULAR, the outcomes, the "
+                                 f"headings); it has {known}: declare one of them second in `languages`, or build "
+                                 "with a template of your own (--template DIR)")
+    government = doc["government"]
+    if government is None:
+        raise BuildError("B608", f"the issuing government of `{doc['jurisdiction']}` is not given: add "
+                                 f"`government \"Government of {doc['jurisdiction']}\"` to the `policy` header, "
+                                 + (f"with its `@{second}` name" if second else "")
+                                 + " (only the Government of India is known without it)")
+    if government["missing"]:
+        lang = government["missing"][0]
+        raise BuildError("B608", f"`government` `{government['text']}` has no `@{lang}` name; the `india` "
+                                 f"template prints the issuing government in every declared language: add "
+                                 f"`@{lang} \"…\"` to `government` in the header")
+
+
 def build_artifacts(policy_path: str | Path, options: BuildOptions) -> tuple[dict[str, bytes], BuildResult]:
     """Everything a build writes, in memory, with its report. Writes nothing.
 
@@ -146,6 +173,8 @@ def build_artifacts(policy_path: str | Path, options: BuildOptions) -> tuple[dic
     modified = source_date()
     view = document.circular_view(policy, content_hash=result.content_hash, ruleset=ruleset, report=report,
                                   comparison=comparison, generator=f"govpost {__version__}", modified=modified)
+    if template.builtin and template.name == "india":
+        _check_india_wording(view["document"])
     try:
         html = render.render_html(view, template)
     except render.RenderError as exc:

@@ -138,9 +138,12 @@ def check_clause_references(policy: m.Policy, symbols: Symbols) -> Iterator[Diag
                                  or "declare it with `instrument NAME \"title\" { provision … }`")
             elif inst.provision(cite.ref) is None:
                 refs = [p.ref for p in inst.provisions]
+                # `9(1)` of a declared `9`: the provision it is part of, not the nearest spelling (`5(1)`).
+                parent = max((r for r in refs if cite.ref.startswith(r + "(")), key=len, default=None)
+                hint = (f"did you mean `{parent}`? or declare `provision {cite.ref} \"…\"` in `{inst.id}`"
+                        if parent else did_you_mean(cite.ref, refs))
                 yield Diagnostic("S203", f"`{inst.id}` has no provision `{cite.ref}`", cite.span,
-                                 help=did_you_mean(cite.ref, refs)
-                                 or f"declared provisions: {', '.join(refs) or 'none'}")
+                                 help=hint or f"declared provisions: {', '.join(refs) or 'none'}")
 
 
 _TERM_REF = re.compile(r"\{([^{}|]*)(?:\|([^{}]*))?\}")
@@ -289,7 +292,30 @@ def compile_pattern(regex: str, flags: str) -> tuple[object | None, str | None]:
     try:
         return re2.compile(prefix + regex, options), None
     except re2.error as exc:
-        return None, str(exc)
+        return None, _re2_message(exc)
+
+
+# RE2's own words for the commonest mistakes → the words and help of a diagnostic.
+_RE2_ERRORS = (
+    ("missing )", "a `(` has no matching `)`", "close the group with `)`, or write `\\(` to match a parenthesis"),
+    ("unexpected )", "a `)` has no matching `(`", "write `\\)` to match a parenthesis"),
+    ("missing ]", "a `[` has no matching `]`", "close the set with `]`, or write `\\[` to match a bracket"),
+)
+
+
+def _re2_message(exc: Exception) -> str:
+    """RE2's error as text: it comes as the bytes ``b'missing ): (abc'``."""
+    arg = exc.args[0] if exc.args else exc
+    text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+    what, _, where = text.partition(": ")
+    for prefix, words, _help in _RE2_ERRORS:
+        if what == prefix:
+            return f"{words} in `{where}`" if where else words
+    return f"{what} in `{where}`" if where else what
+
+
+def _re2_help(message: str) -> str | None:
+    return next((help_ for _p, words, help_ in _RE2_ERRORS if message.startswith(words)), None)
 
 
 def check_patterns(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
@@ -301,7 +327,7 @@ def check_patterns(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
             continue
         compiled, error = compile_pattern(pat.regex, pat.flags)
         if compiled is None:
-            hint = "patterns use RE2 syntax, which runs in linear time"
+            hint = _re2_help(error or "") or "patterns use RE2 syntax, which runs in linear time"
             if re.search(r"\\[1-9]|\(\?[=!<]", pat.regex):
                 hint = "RE2 has no backreferences or look-around; they can make matching slow"
             yield Diagnostic("S207", f"invalid regular expression in `{pat.id}`: {error}", pat.regex_span, help=hint)
@@ -325,7 +351,7 @@ def check_translations(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnosti
 
     def texts() -> Iterator[tuple[str, m.Text]]:
         meta = policy.meta
-        for name in ("title", "subject", "ministry", "department", "opening"):
+        for name in ("title", "subject", "government", "ministry", "department", "opening"):
             value = getattr(meta, name)
             if value is not None:
                 yield f"header `{name}`", value
@@ -347,7 +373,7 @@ def check_translations(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnosti
                                  text.span, severity=Severity.WARNING,
                                  help=f"add `{lang}` to `languages` in the header, or remove the translation")
         missing = [lang for lang in extra if text.get(lang) is None]
-        if missing:
+        if missing and policy.meta.translations != "partial":  # `translations partial`: the drafter knows
             yield Diagnostic("S221", f"{where} has no `@{missing[0]}` translation", text.span,
                              severity=Severity.WARNING,
                              help=f"the header declares languages {', '.join(languages)}")

@@ -34,6 +34,7 @@ from typing import Any
 
 from . import model as m
 from .check import term_references
+from .postschema import FIELDS as _POST_FIELDS
 
 # ---------------------------------------------------------------------------
 # Fixed wording
@@ -45,7 +46,33 @@ KIND_LABELS = {
     "guidance": "Guidance",
 }
 
-LANGUAGE_NAMES = {"en": ("English", "English"), "hi": ("Hindi", "हिन्दी")}
+LANGUAGE_NAMES = {"en": ("English", "English"), "hi": ("Hindi", "हिन्दी"), "mr": ("Marathi", "मराठी")}
+
+#: The fixed wording the Indian templates print in a policy's second language, by language:
+#: the kind of document, the outcome labels, the headings and labels, the closing sentence
+#: (``{effective}`` and ``{expires}`` are dates in that language). A second language not here
+#: stops the build of the ``india`` template with B608, naming the language.
+WORDING: dict[str, dict[str, str]] = {
+    "hi": {
+        "circular": "परिपत्र", "office_memorandum": "कार्यालय ज्ञापन", "guidance": "मार्गदर्शन",
+        "prohibited": "निषिद्ध", "requires_sanction": "पूर्व स्वीकृति से ही", "advisory": "परामर्शी",
+        "permitted": "अनुमत",
+        "subject": "विषय", "contents": "विषय-सूची", "definitions": "परिभाषाएं", "rules": "नियम", "dated": "दिनांक",
+        "takes_effect": "ये दिशानिर्देश {effective} से प्रभावी होंगे।",
+        "takes_effect_until": "ये दिशानिर्देश {effective} से प्रभावी होंगे और {expires} तक लागू रहेंगे।",
+    },
+    "mr": {
+        "circular": "परिपत्रक", "office_memorandum": "कार्यालयीन ज्ञापन", "guidance": "मार्गदर्शन",
+        "prohibited": "निषिद्ध", "requires_sanction": "केवळ पूर्वमंजुरीने", "advisory": "सल्लात्मक",
+        "permitted": "अनुज्ञेय",
+        "subject": "विषय", "contents": "अनुक्रमणिका", "definitions": "व्याख्या", "rules": "नियम", "dated": "दिनांक",
+        "takes_effect": "ही मार्गदर्शक तत्त्वे {effective} पासून अंमलात येतील.",
+        "takes_effect_until": "ही मार्गदर्शक तत्त्वे {effective} पासून अंमलात येतील व {expires} पर्यंत लागू राहतील.",
+    },
+}
+
+#: The Union government, the issuer when the header names none and the jurisdiction is India.
+UNION_GOVERNMENT = {"en": "Government of India", "hi": "भारत सरकार", "mr": "भारत सरकार"}
 
 _OUTCOMES = {
     "prohibited": ("Prohibited", "shall not"),
@@ -56,6 +83,8 @@ _OUTCOMES = {
 
 _MONTHS_HI = ("जनवरी", "फ़रवरी", "मार्च", "अप्रैल", "मई", "जून", "जुलाई", "अगस्त", "सितंबर", "अक्तूबर",
               "नवंबर", "दिसंबर")
+_MONTHS_MR = ("जानेवारी", "फेब्रुवारी", "मार्च", "एप्रिल", "मे", "जून", "जुलै", "ऑगस्ट", "सप्टेंबर", "ऑक्टोबर",
+              "नोव्हेंबर", "डिसेंबर")
 
 _PLATFORMS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn",
               "youtube": "YouTube", "whatsapp": "WhatsApp", "telegram": "Telegram", "threads": "Threads",
@@ -63,6 +92,9 @@ _PLATFORMS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "linke
 
 _SHARED_KINDS = {"political_party": "a political party", "government": "a Government account",
                  "media": "a media outlet", "individual": "an individual", "other": "another account"}
+
+#: The account kind a post has when it names none (``account.kind``'s default in the post schema).
+ACCOUNT_FIELD_DEFAULT = _POST_FIELDS["account.kind"].default
 
 # The order in which the fields of a post are shown; anything else follows, sorted.
 _POST_ORDER = ("text", "platform", "action", "account", "audience", "shared_from", "media", "links",
@@ -108,6 +140,7 @@ def date_view(day: dt.date | None) -> dict[str, str] | None:
         "dmy": f"{day.day:02d}.{day.month:02d}.{day.year}",
         "gov": f"{day.day} {month} {day.year}",
         "hi": f"{day.day} {_MONTHS_HI[day.month - 1]}, {day.year}",
+        "mr": f"{day.day} {_MONTHS_MR[day.month - 1]}, {day.year}",
     }
 
 
@@ -262,8 +295,10 @@ def post_view(post: dict[str, Any]) -> list[dict[str, Any]]:
         elif key == "audience":
             add("Audience", _words(value))
         elif key == "account" and isinstance(value, dict):
-            kind = value.get("kind")
-            desc = f"{kind} account" if kind else "account"
+            # A post without `account.kind` is checked as from a personal account (the schema's
+            # default), so it is shown as one: "personal account", "official account @DM_Sitapur".
+            kind = value.get("kind") or ACCOUNT_FIELD_DEFAULT
+            desc = f"{_words(str(kind))} account"
             if value.get("handle"):
                 desc += f" {value['handle']}"
             add("Account", desc)
@@ -529,6 +564,8 @@ def _document(policy: m.Policy, content_hash: str, ruleset: dict[str, Any], T: _
     number = meta.number
     version = meta.version
     running = " · ".join(x for x in (number, f"Version {version}" if version else None) if x) or title["text"]
+    second = languages[1] if len(languages) > 1 else None
+    wording = {"lang": second, **WORDING[second]} if second in WORDING else None
     return {
         "id": policy.id,
         "kind": meta.kind,
@@ -536,6 +573,8 @@ def _document(policy: m.Policy, content_hash: str, ruleset: dict[str, Any], T: _
         "title": title,
         "subject": T(meta.subject),
         "jurisdiction": meta.jurisdiction.value if meta.jurisdiction else None,
+        "government": _government(meta, T, languages),
+        "wording": wording,
         "ministry": T(meta.ministry),
         "department": T(meta.department),
         "division": T(meta.division),
@@ -573,6 +612,22 @@ def _document(policy: m.Policy, content_hash: str, ruleset: dict[str, Any], T: _
             "modified": modified.isoformat() if modified is not None else created,
         },
     }
+
+
+def _government(meta: m.Metadata, T: _Texts, languages: tuple[str, ...]) -> dict[str, Any] | None:
+    """The issuing government as a Text: the header's `government`; else the Union's when the
+    jurisdiction is India (or none is given); else none (a State's name is the drafter's to give)."""
+    if meta.government is not None:
+        return T(meta.government)
+    if meta.jurisdiction is not None and meta.jurisdiction.value != "India":
+        return None
+    versions = [{"lang": lang, "primary": i == 0, "text": UNION_GOVERNMENT[lang],
+                 "runs": [{"text": UNION_GOVERNMENT[lang], "term": None, "tail": ""}]}
+                for i, lang in enumerate(languages) if lang in UNION_GOVERNMENT]
+    if not versions or not versions[0]["primary"]:
+        return None
+    return {"text": versions[0]["text"], "versions": versions,
+            "missing": [lang for lang in languages if lang not in UNION_GOVERNMENT]}
 
 
 _RELATIONS = {

@@ -709,8 +709,8 @@ def _parquet_chunks(name: str, where: str | BinaryIO, columns: ColumnMap, per_ch
     """Chunks of a Parquet file: ``where`` is its path or a seekable binary file; ``name`` is reported."""
     try:
         import pyarrow.parquet as pq
-    except ImportError:  # pragma: no cover - pyarrow is a dependency
-        raise InputError("I501", "reading Parquet needs pyarrow: pip install pyarrow") from None
+    except ImportError:  # the `parquet` extra is not installed
+        raise InputError("I501", "reading Parquet needs pyarrow: pip install 'govpost[parquet]'") from None
     if not isinstance(where, str) and not getattr(where, "seekable", lambda: False)():
         raise InputError("I501", f"`{name}` is Parquet, which is read from a seekable file, not a stream")
     try:

@@ -20,6 +20,7 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "title": ("text", "the title of the document"),
     "subject": ("text", "the Subject line"),
     "jurisdiction": ("text", "the country or State"),
+    "government": ("text", "the issuing government, in every declared language (default: the Government of India)"),
     "ministry": ("text", "the issuing ministry"),
     "department": ("text", "the issuing department"),
     "division": ("text", "the issuing division or section"),
@@ -37,6 +38,7 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "to": ("texts", "the addressees"),
     "copy_to": ("texts", "the copy-to list"),
     "languages": ("names", "language codes, main language first"),
+    "translations": ("name", "complete (a warning for each text without a translation) or partial (none)"),
     "timezone": ("string", "an IANA time zone such as \"Asia/Kolkata\""),
     "opening": ("text", "the opening paragraph"),
     "compare_with": ("string", "the path of the policy to compare with"),
@@ -137,7 +139,8 @@ def _convert(key: str, kind: str, what: str, values: list[Any], span: Span, diag
                 names.append(v[1])
             else:
                 bad(f"`{key}` needs a bare name", _where(v, span))
-        allowed = {"kind": KINDS, "default_outcome": ("permitted", "advisory"), "valence": ("vader", "none")}.get(key)
+        allowed = {"kind": KINDS, "default_outcome": ("permitted", "advisory"), "valence": ("vader", "none"),
+                   "translations": ("complete", "partial")}.get(key)
         for n, v in zip(names, values):
             if allowed and n not in allowed:
                 diags.append(Diagnostic("S215", f"`{n}` is not a valid `{key}`", _where(v, span),

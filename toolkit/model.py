@@ -324,6 +324,7 @@ class Metadata:
     title: Text | None = None
     subject: Text | None = None
     jurisdiction: Text | None = None
+    government: Text | None = None
     ministry: Text | None = None
     department: Text | None = None
     division: Text | None = None
@@ -341,6 +342,7 @@ class Metadata:
     to: tuple[Text, ...] = ()
     copy_to: tuple[Text, ...] = ()
     languages: tuple[str, ...] = ("en",)
+    translations: str = "complete"
     timezone: str = "UTC"
     opening: Text | None = None
     compare_with: str | None = None

@@ -243,15 +243,18 @@ def _import_weasyprint() -> Any:
     A library that only the ordinary lookup finds (through a compiler's search path, say)
     costs the import its half second but is still found.
     """
+    from .render_fonts import quiet_import
+
     try:
-        with _quick_library_lookup():
+        with _quick_library_lookup(), quiet_import():
             import weasyprint
             import weasyprint.text.fonts
             import weasyprint.urls
     except (ImportError, OSError):
-        import weasyprint
-        import weasyprint.text.fonts
-        import weasyprint.urls
+        with quiet_import():
+            import weasyprint
+            import weasyprint.text.fonts
+            import weasyprint.urls
     return weasyprint
 
 
@@ -307,6 +310,8 @@ def _render_pdf(html: str, template: Template, *, variant: str, attachments: Seq
         weasyprint = _import_weasyprint()
         from weasyprint.text.fonts import FontConfiguration
         from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+        from . import render_fonts
     except (ImportError, OSError) as exc:  # OSError: Pango or HarfBuzz missing from the system
         raise RendererMissing(f"WeasyPrint cannot be loaded ({exc}); install govpost's dependencies, "
                               "or build with --no-pdf") from None
@@ -349,15 +354,17 @@ def _render_pdf(html: str, template: Template, *, variant: str, attachments: Seq
         options: dict[str, Any] = {"pdf_variant": variant, "pdf_tags": True, "stylesheets": stylesheets,
                                    "attachments": embedded}
         doc = weasyprint.HTML(string=html, base_url=template.directory.resolve().as_uri() + "/", url_fetcher=fetcher)
-        rendered = doc.render(font_config=font_config, **options)
-        with warnings.catch_warnings():
-            # For PDF/A, WeasyPrint opens its sRGB profile and leaves the file to the garbage
-            # collector; the ResourceWarning that follows says nothing about the document.
-            warnings.simplefilter("ignore", ResourceWarning)
-            data = rendered.write_pdf(**options)
+        # A text layer that extracts as the source text, and font subsets without the clock in them.
+        with render_fonts.text_layer(), render_fonts.reproducible_subsets():
+            rendered = doc.render(font_config=font_config, **options)
+            with warnings.catch_warnings():
+                # For PDF/A, WeasyPrint opens its sRGB profile and leaves the file to the garbage
+                # collector; the ResourceWarning that follows says nothing about the document.
+                warnings.simplefilter("ignore", ResourceWarning)
+                data = rendered.write_pdf(**options)
     finally:
         logger.handlers = saved
-    return PdfResult(data, len(rendered.pages), fetched, refused, messages)
+    return PdfResult(data, len(rendered.pages), fetched, refused, render_fonts.condense_messages(messages))
 
 
 class _Collect(logging.Handler):

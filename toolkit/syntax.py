@@ -202,14 +202,12 @@ def _diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
         exc.expected = _accepted(exc)
         tok = exc.token
         if tok.type == "$END":
-            return _eof(
-                source,
-                "the file ended too early" + _expected_text(set(exc.expected)),
-            ).__class__(
+            return Diagnostic(
                 "P103",
                 "the file ended too early" + _expected_text(set(exc.expected)),
                 Span(source, len(source.text), len(source.text)),
-                help=_eof_help(set(exc.expected)),
+                help=_eof_help(set(exc.expected), _open_block(source, _tokens_before(source.text,
+                                                                                     len(source.text)))),
             )
         start = tok.start_pos or 0
         end = tok.end_pos or start + len(str(tok))
@@ -225,6 +223,16 @@ def _diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
                 hint = None
         if hint is None:
             hint = _contextual_hint(tok, set(exc.expected))
+        before = _tokens_before(source.text, start)
+        runaway = _runaway_text(source, before)
+        if runaway is not None:
+            return runaway
+        if str(tok) == "of" and [str(t) for t in before[-3:]] == ["expect", "requires", "sanction"]:
+            hint = ("an example expects `requires sanction`, without the authority (the deciding clause names "
+                    "it): `expect requires sanction by CLAUSE`")
+        opened = _open_block(source, before)
+        if opened is not None and tok.type in _BLOCK_STARTS and "RBRACE" in exc.expected:
+            hint = f"{opened} is still open here: is its closing `}}` missing?"
         return Diagnostic(
             "P101",
             f"unexpected `{shown}`" + _expected_text(set(exc.expected)),
@@ -258,10 +266,74 @@ def _diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
     return _eof(source, str(exc))  # pragma: no cover - lark raises only the above
 
 
-def _eof_help(expected: set[str]) -> str | None:
+def _eof_help(expected: set[str], opened: str | None = None) -> str | None:
     if "RBRACE" in expected:
+        if opened is not None:
+            return f"{opened} was not closed: add its `}}`"
         return "a `{` was not closed: add the matching `}`"
     return None
+
+
+# Keywords that start a declaration, a section or a clause: met where a `}` could stand, they
+# mean the block before them was not closed.
+_BLOCK_STARTS = {"CLAUSE", "SECTION", "INSTRUMENT", "DEFINE", "LEXICON", "PATTERN", "SIGNAL", "PERIOD",
+                 "INCLUDE", "POLICY"}
+
+
+def _tokens_before(text: str, pos: int) -> list[Token]:
+    """The tokens that end at or before ``pos`` (as far as the text lexes)."""
+    out: list[Token] = []
+    try:
+        for tok in parser().lex(text):
+            if (tok.end_pos or 0) > pos:
+                break
+            out.append(tok)
+    except UnexpectedInput:
+        pass
+    _SINK.items = []
+    return out
+
+
+def _runaway_text(source: Source, before: list[Token]) -> Diagnostic | None:
+    """A text whose closing quote is missing runs on to the next quote, lines later, and the error
+    shows only there: report it at the line where the text starts."""
+    if not before or before[-1].type != "STRING" or "\n" not in str(before[-1]):
+        return None
+    tok = before[-1]
+    start = tok.start_pos or 0
+    line_end = source.text.find("\n", start)
+    text_line = source.text[:start].count("\n") + 1
+    end_line = source.text[: tok.end_pos or start].count("\n") + 1
+    return Diagnostic(
+        "P104",
+        f"this text has no closing quote on line {text_line}: it runs on to line {end_line}",
+        Span(source, start, line_end if line_end > start else start + 1),
+        help='end the text with `"` on this line (a text may span lines, so the parser only notices '
+             f'where the next quote, on line {end_line}, leaves it)',
+    )
+
+
+def _open_block(source: Source, before: list[Token]) -> str | None:
+    """What the innermost `{` still open before the error belongs to: "clause `c` (opened on line 6)"."""
+    stack: list[int] = []
+    for i, tok in enumerate(before):
+        if tok.type == "LBRACE":
+            stack.append(i)
+        elif tok.type == "RBRACE" and stack:
+            stack.pop()
+    if not stack:
+        return None
+    i = stack[-1]
+    brace = before[i]
+    line = source.text[: brace.start_pos or 0].count("\n") + 1
+    kws = keywords()
+    head = before[max(0, i - 3):i]
+    keyword = next((t for t in head if t.type in kws), None)
+    name = next((t for t in head if t.type in ("IDENT", "PROVREF")), None)  # the basic lexer may say PROVREF
+    if keyword is None:
+        return f"the `{{` on line {line}"
+    what = f"{kws[keyword.type]} `{name}`" if name is not None else f"`{kws[keyword.type]}`"
+    return f"{what} (its `{{` is on line {line})"
 
 
 def _contextual_hint(tok: Token, expected: set[str]) -> str | None:

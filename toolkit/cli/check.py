@@ -192,8 +192,8 @@ class _Run:
         self.summary: Any = None
         self.errors_out = _open_out(errors_path) if errors_path else None
         self.results_out = _open_out(output_path) if output_path else None
-        # Results on standard output unless the summary is printed there.
-        self.stdout = None if summary else sys.stdout.buffer
+        # Results on standard output unless they go to --output or the summary is printed there.
+        self.stdout = None if summary or output_path else sys.stdout.buffer
         self.progress = _Progress(enabled=not quiet and _is_terminal(sys.stderr))
         self.color = _color(sys.stdout)
 
@@ -285,12 +285,19 @@ class _Run:
             self.counts[OUTCOME_CHOICES.index(verdict.outcome)] += 1
             post = value if isinstance(value, dict) else {}
             self.progress.clear()
-            click.echo(_render_verdict(verdict, post, self.color, name, index))
+            if self.results_out is not None:  # --format text with --output: the report goes to the file
+                self.results_out.write((_render_verdict(verdict, post, False, name, index) + "\n").encode("utf-8"))
+            else:
+                click.echo(_render_verdict(verdict, post, self.color, name, index))
             self.progress.update(self.records)
         total = sum(self.counts) + self.invalid
         parts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in zip(OUTCOME_CHOICES, self.counts, strict=True) if n)
         bad = f", {self.invalid} malformed" if self.invalid else ""
-        click.echo(f"{total} posts: {parts or 'none checked'}{bad}")
+        line = f"{total} posts: {parts or 'none checked'}{bad}"
+        if self.results_out is not None:
+            self.results_out.write((line + "\n").encode("utf-8"))
+        else:
+            click.echo(line)
 
     def _framed(self, inputs: tuple[str, ...], input_format: str | None,
                 columns: ColumnMap) -> Iterator[tuple[str, int, int, Any, Any]]:

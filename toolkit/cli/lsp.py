@@ -25,7 +25,7 @@ def lsp(stdio: bool, log_file: str | None, verbose: int) -> None:
         from .. import lsp as language_server  # pygls is imported only here, so `govpost` starts fast
     except ImportError as exc:
         raise Failure(EXIT_INVALID, f"error: the language server needs pygls ({exc.name} is missing): "
-                                    "pip install 'pygls>=2'") from None
+                                    "pip install 'govpost[lsp]'") from None
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

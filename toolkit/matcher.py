@@ -36,6 +36,7 @@ from typing import Any
 import ahocorasick
 
 from .morph import (
+    KEY_CACHE,
     KEY_OF,
     MODE_STREAM,
     SPELLING,
@@ -453,8 +454,12 @@ class LexiconMatcher:
                 if stream == SURFACE:
                     keyed = words
                 else:
-                    key_of = KEY_OF[stream]
-                    keyed = [key_of(w) for w in words]
+                    # Keys of words seen before come from the cache in one C-level pass.
+                    try:
+                        keyed = list(map(KEY_CACHE[stream].__getitem__, words))
+                    except KeyError:
+                        key_of = KEY_OF[stream]
+                        keyed = [key_of(w) for w in words]
                 seg = sep + sep.join(keyed) + sep
                 starts[stream] = pos
                 segments.append(seg)

@@ -99,6 +99,8 @@ def skeleton(word: str) -> str:
 
 
 KEY_OF: tuple[Callable[[str], str], ...] = (lambda w: w, stem, skeleton)
+#: The caches behind KEY_OF, by stream (the surface needs none): a word seen before is looked up directly.
+KEY_CACHE: tuple[dict[str, str], ...] = ({}, _STEMS, _SKELETONS)
 
 
 # ---------------------------------------------------------------------------

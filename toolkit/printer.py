@@ -98,7 +98,7 @@ def _header_of(policy_id: str, meta: m.Metadata) -> list[str]:
                 rendered = ", ".join(val)
             else:
                 rendered = ", ".join(text(v) if isinstance(v, m.Text) else quote(v) for v in val)
-        elif key in ("kind", "valence"):
+        elif key in ("kind", "valence", "translations"):
             rendered = val
         else:
             rendered = quote(str(val))

@@ -158,6 +158,14 @@ def term_references(text: str) -> list[tuple[str, str, int, int]]:
     return out
 
 
+def check_channels(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
+    """The header's `channels` name declared topics."""
+    for channel in policy.meta.channels:
+        if channel.topic not in symbols.topics:
+            yield Diagnostic("S210", f"unknown topic `{channel.topic}` in `channels`", channel.span,
+                             help=did_you_mean(channel.topic, symbols.topics) or "declare it with `topic NAME \"title\"`")
+
+
 def check_terms(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
     def texts() -> Iterator[m.Text]:
         for section, _ in policy.numbered_sections():
@@ -359,6 +367,8 @@ def check_translations(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnosti
             yield f"section {number} `{section.id}` title", section.title
             if section.intro is not None:
                 yield f"section {number} `{section.id}` text", section.intro
+        for channel in meta.channels:
+            yield f"header `channels` for `{channel.topic}`", channel.text
         for clause, number in policy.numbered_clauses():
             yield f"clause {number} `{clause.id}` title", clause.title
             if clause.text is not None:
@@ -464,6 +474,7 @@ def _check_example_post(ex: m.Example, symbols: Symbols) -> Iterator[Diagnostic]
 CHECKS: tuple[Check, ...] = (
     check_duplicates,
     check_clause_references,
+    check_channels,
     check_terms,
     check_conditions,
     check_signal_cycles,

@@ -14,7 +14,7 @@ from . import model as m
 from .diagnostics import Diagnostic, did_you_mean
 from .source import Span
 
-# key → (type, help). Types: text, texts, string, strings, date, name, names, signatory.
+# key → (type, help). Types: text, texts, string, strings, date, name, names, signatory, channels.
 SCHEMA: dict[str, tuple[str, str]] = {
     "kind": ("name", "circular, office_memorandum or guidance"),
     "title": ("text", "the title of the document"),
@@ -45,6 +45,7 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "default_outcome": ("name", "permitted or advisory"),
     "valence": ("name", "vader (the published VADER lexicon) or none: the words `disparages` and `praises` "
                         "weigh, besides the policy's own `valence` lexicons"),
+    "channels": ("channels", "a record: topic → where such posts go instead (a grievance portal, the PIO)"),
 }
 
 KINDS = ("circular", "office_memorandum", "guidance")
@@ -169,6 +170,22 @@ def _convert(key: str, kind: str, what: str, values: list[Any], span: Span, diag
             else:
                 bad(f"signatory `{sub_key}` needs one quoted text", sub_span)
         return out
+    if kind == "channels":
+        v = one()
+        if v is None:
+            return None
+        if not (isinstance(v, tuple) and v[0] == "record"):
+            bad('`channels` needs a record: { TOPIC "where such posts go" … }', _where(v, span))
+            return None
+        channels: list[m.Channel] = []
+        for sub_key, sub_values, sub_span in v[1]:
+            if any(c.topic == sub_key for c in channels):
+                diags.append(Diagnostic("S217", f"channel for topic `{sub_key}` given more than once", sub_span))
+            elif len(sub_values) == 1 and isinstance(sub_values[0], m.Text):
+                channels.append(m.Channel(sub_key, sub_values[0], sub_span))
+            else:
+                bad(f"channel `{sub_key}` needs one quoted text", sub_span)
+        return tuple(channels)
     raise AssertionError(kind)  # pragma: no cover
 
 

@@ -317,6 +317,15 @@ class Signatory:
 
 
 @dataclass(frozen=True, slots=True)
+class Channel:
+    """Where posts on a topic should go instead of social media (a grievance portal, the PIO)."""
+
+    topic: str
+    text: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Metadata:
     """The header of a policy, after its keys and values were checked."""
 
@@ -348,6 +357,7 @@ class Metadata:
     compare_with: str | None = None
     default_outcome: Outcome = Outcome.PERMITTED
     valence: str = "vader"
+    channels: tuple[Channel, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,8 @@ def _header_of(policy_id: str, meta: m.Metadata) -> list[str]:
             rendered = "{ " + " ".join(parts) + " }"
         elif key == "default_outcome":
             rendered = val.label
+        elif key == "channels":
+            rendered = "{ " + " ".join(f"{c.topic} {text(c.text)}" for c in val) + " }"
         elif isinstance(val, m.Text):
             rendered = text(val)
         elif isinstance(val, dt.date):

@@ -12,7 +12,7 @@ Exit codes, the same for every command:
 
 from __future__ import annotations
 
-from . import build, check, diff, fmt, lint, lsp, policy, report  # noqa: F401  (importing registers the commands)
+from . import build, check, diff, fmt, lint, lsp, policy, report, serve  # noqa: F401  (importing registers the commands)
 from .app import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, cli, main
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_INVALID", "EXIT_OK", "cli", "main"]

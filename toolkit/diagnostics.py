@@ -25,7 +25,7 @@ class Severity(str, enum.Enum):
 
 #: The registry of diagnostic codes. A code never changes meaning once
 #: released; a retired code is never reused. P: parse, S: semantic,
-#: R: records (posts), C: compiled rule sets, I: input/output.
+#: R: records (posts), C: compiled rule sets, I: input/output, W: the web application.
 #: Two families are not diagnostics and keep their own registries beside the
 #: code that raises them: the build's errors (B6xx, ``toolkit.build.BUILD_CODES``,
 #: listed in docs/circulars.md) and the lint rules (L0xx, ``toolkit.lint``).
@@ -73,12 +73,22 @@ CODES: dict[str, str] = {
     "R305": "value outside an enumeration",
     "R306": "invalid date and time",
     "R308": "label the policy does not declare",
+    "R309": "record is not a result of govpost check",
+    "R310": "result that its rule set does not give",
     # Compiled rule sets
     "C401": "not a govpost rule set",
     "C402": "unsupported rule-set version",
     # Files and input
     "I501": "file cannot be read",
     "I502": "file is not valid UTF-8",
+    "I503": "request or upload too large",
+    # The web application (govpost serve)
+    "W701": "too many requests",
+    "W702": "form token missing or wrong",
+    "W703": "case decided by another reviewer meanwhile",
+    "W704": "review database cannot be opened",
+    "W705": "invalid draft or decision",
+    "W706": "user cannot be created",
 }
 
 

@@ -237,7 +237,9 @@ class Web:
         return auth.csrf_ok(self.csrf_key(), self.browser(request), form.get("csrf"))
 
     def error(self, request: Request, status: int, code: str, message: str, **context: Any) -> HTMLResponse:
-        return self.page(request, "error.html", status=status, code=code, message=message, **context)
+        """An error page, or only its message for the check page's script (which shows it in place)."""
+        name = "_problem.html" if request.headers.get("x-govpost-fragment") == "1" else "error.html"
+        return self.page(request, name, status=status, code=code, message=message, **context)
 
 
 _KEY: list[str] = []
@@ -505,7 +507,8 @@ async def case_page(web: Web, request: Request) -> Response:
     lang = web.lang(request)
     context: dict[str, Any] = {"user": user, "case": case, "view": _case_view(web, case, lang),
                                "decisions": DECISIONS, "problem": None, "conflict": None, "recheck": None,
-                               "chosen_labels": [], "form": {}, "done": request.query_params.get("done") == "1"}
+                               "chosen_labels": [], "form": dict.fromkeys(("decision", "reason", "right_outcome", "notes", "version"), ""),
+                               "done": request.query_params.get("done") == "1"}
     if request.method == "GET":
         return web.page(request, "case.html", **context)
     form = await request.form()
@@ -546,28 +549,29 @@ async def import_page(web: Web, request: Request) -> Response:
         return user
     if request.method == "GET":
         return web.page(request, "import.html", user=user, report=None, problem=None)
-    form = await request.form(max_files=2, max_fields=10, max_part_size=64 * 1024)
-    if not web.csrf_ok(request, form):
-        return web.error(request, 403, "W702", "the form has expired or did not come from this page; reload it",
-                         user=user)
-    policy = web.catalogue.get(str(form.get("policy", "")))
-    results = form.get("results")
-    posts_file = form.get("posts")
-    if results is None or not hasattr(results, "read"):
-        return web.page(request, "import.html", status=400, user=user, report=None,
-                        problem=("R309", "choose the results file of `govpost check` to import"))
-    try:
-        results_text = (await results.read()).decode("utf-8")
-        index = review.PostIndex()
-        if posts_file is not None and hasattr(posts_file, "read") and posts_file.filename:
-            posts_text = (await posts_file.read()).decode("utf-8")
-            for name in review.inputs_named(results_text) or [posts_file.filename]:
-                index.add_text(name, posts_text)
-    except UnicodeDecodeError:
-        return web.page(request, "import.html", status=400, user=user, report=None,
-                        problem=("I502", "the file is not valid UTF-8"))
+    async with request.form(max_files=2, max_fields=10, max_part_size=64 * 1024) as form:
+        if not web.csrf_ok(request, form):
+            return web.error(request, 403, "W702", "the form has expired or did not come from this page; reload it",
+                             user=user)
+        policy = web.catalogue.get(str(form.get("policy", "")))
+        include_permitted = form.get("all") == "1"
+        results = form.get("results")
+        posts_file = form.get("posts")
+        if results is None or not hasattr(results, "read"):
+            return web.page(request, "import.html", status=400, user=user, report=None,
+                            problem=("R309", "choose the results file of `govpost check` to import"))
+        try:
+            results_text = (await results.read()).decode("utf-8")
+            index = review.PostIndex()
+            if posts_file is not None and hasattr(posts_file, "read") and posts_file.filename:
+                posts_text = (await posts_file.read()).decode("utf-8")
+                for name in review.inputs_named(results_text) or [posts_file.filename]:
+                    index.add_text(name, posts_text)
+        except UnicodeDecodeError:
+            return web.page(request, "import.html", status=400, user=user, report=None,
+                            problem=("I502", "the file is not valid UTF-8"))
     report = await run_in_threadpool(lambda: review.import_results(
-        web.db(), policy.ruleset, results_text, index, include_permitted=form.get("all") == "1"))
+        web.db(), policy.ruleset, results_text, index, include_permitted=include_permitted))
     return web.page(request, "import.html", user=user, report=report, problem=None)
 
 

@@ -131,6 +131,16 @@ class DraftResult:
     def outcome(self) -> str:
         return str(self.verdict.outcome)
 
+    def found_words(self) -> list[tuple[str, list[str]]]:
+        """Each distinct stretch of evidence in the typed fields, with the clauses it counts for."""
+        found: dict[str, list[str]] = {}
+        for marks in self.marks.values():
+            for m in marks:
+                if m.clauses:
+                    numbers = found.setdefault(m.text, [])
+                    numbers.extend(n for n in m.clauses if n not in numbers)
+        return list(found.items())
+
     @property
     def authority(self) -> str | None:
         for f in self.findings:
@@ -295,7 +305,7 @@ def find_counterfactual(checker: Any, post: dict[str, Any], verdict: Any, defaul
     for f in final.findings:
         if f["outcome"] == final.outcome and f.get("authority"):
             authority = f["authority"].get("title")
-    words = [(name, _value(post, name)[s:e]) for name, s, e in kept]
+    words = list(dict.fromkeys((name, _value(post, name)[s:e]) for name, s, e in kept))
     return Counterfactual(words, final.outcome, authority)
 
 

@@ -16,7 +16,7 @@
     var mine = ++sent;
     if (inflight) { inflight.abort(); }
     inflight = window.AbortController ? new AbortController() : null;
-    fetch(form.action, {
+    fetch(form.getAttribute("action"), {
       method: "POST", body: new URLSearchParams(data), credentials: "same-origin",
       headers: { "X-Govpost-Fragment": "1" }, signal: inflight ? inflight.signal : undefined
     }).then(function (response) {

@@ -56,10 +56,29 @@ def test_only_the_cli_imports_click(module: str) -> None:
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_only_rendering_imports_jinja_and_weasyprint(module: str) -> None:
+def test_only_rendering_and_the_web_application_import_jinja(module: str) -> None:
     if module.startswith("render"):
         return
+    if module.startswith("web/"):
+        # The web application renders its pages with Jinja2, but never lays out PDFs.
+        assert "weasyprint" not in imports_of(module)
+        return
     assert not {"jinja2", "weasyprint"} & imports_of(module)
+
+
+# The web application's framework, server and database layer: only toolkit/web/ imports them.
+WEB_LIBRARIES = {"starlette", "uvicorn", "sqlalchemy", "alembic", "argon2", "psycopg", "multipart", "httpx"}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_only_the_web_package_imports_the_web_framework_and_database(module: str) -> None:
+    if module.startswith("web/"):
+        assert "click" not in imports_of(module)
+        return
+    assert not WEB_LIBRARIES & imports_of(module), module
+    if not module.startswith("cli/"):
+        # Only the command line starts the web application (and only inside `govpost serve`).
+        assert ".web" not in imports_of(module), module
 
 
 # The checker's side of the pipeline: nothing here may reach the parser or the model.
@@ -71,6 +90,11 @@ UPSTREAM = {".syntax", ".lower", ".load", ".metadata", ".model", ".check", ".com
 @pytest.mark.parametrize("module", CHECKER_SIDE)
 def test_checker_side_never_imports_the_front_end(module: str) -> None:
     assert not imports_of(module) & UPSTREAM
+
+
+@pytest.mark.parametrize("module", CHECKER_SIDE)
+def test_checker_side_never_imports_the_web_application(module: str) -> None:
+    assert not imports_of(module) & ({".web", "jinja2"} | WEB_LIBRARIES)
 
 
 def test_checking_from_a_rule_set_loads_no_parser(tmp_path: Path) -> None:

@@ -170,6 +170,91 @@ def cli_validate_bytes(data: bytes | None) -> Producer:
     return run
 
 
+def _web(tmp_path: Path, **settings: object) -> tuple[object, object]:
+    """A test client of `govpost serve` over minimal.policy, with its own SQLite database."""
+    from starlette.testclient import TestClient
+
+    from toolkit.web.app import Settings, create_app
+    from toolkit.web.catalogue import Catalogue
+    from toolkit.web.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'codes.sqlite3'}")
+    client = TestClient(create_app(Catalogue.load([POLICIES / "minimal.policy"]), Settings(**settings), store))
+    return client, store
+
+
+def _token(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def web_check(text: str = "hello", **settings: object) -> Producer:
+    """The codes the check page reports, checking one draft (after `repeat` checks with a tight limit)."""
+
+    def run(tmp_path: Path) -> set[str]:
+        client, store = _web(tmp_path, **settings)
+        token = _token(client.get("/check").text)  # type: ignore[attr-defined]
+        found: set[str] = set()
+        for csrf in (token, token, "0" * 64):
+            page = client.post("/check", data={"csrf": csrf, "text": text, "platform": "x"})  # type: ignore[attr-defined]
+            found.update(_CODE_IN_TEXT.findall(page.text))
+        store.close()  # type: ignore[attr-defined]
+        return found
+
+    run.__name__ = f"the check page on {text[:20]!r} with {settings}"
+    return run
+
+
+def web_review(what: str) -> Producer:
+    """The codes of the review queue: importing results (R309, R310) or a decision conflict (W703)."""
+
+    def run(tmp_path: Path) -> set[str]:
+        from toolkit.web import auth, review
+
+        client, store = _web(tmp_path)
+        ruleset = api.compile_result(api.check_file(POLICIES / "minimal.policy"))
+        checker = api.checker(ruleset)
+        verdict, _ = checker.check({"id": "p1", "text": "vote for the party"})
+        result = {"input": "posts.jsonl", "record": 1, "line": 1, **verdict.to_json()}
+        index = review.PostIndex()
+        index.add_text("posts.jsonl", '{"id": "p1", "text": "vote for the party"}\n')
+        found: set[str] = set()
+        if what == "import":
+            lies = dict(result, outcome="advisory" if result["outcome"] != "advisory" else "prohibited")
+            text = "not a result\n" + json.dumps({"errors": []}) + "\n" + json.dumps(lies) + "\n"
+            report = review.import_results(store, ruleset, text, index, include_permitted=True)  # type: ignore[arg-type]
+            for _line, reason in report.malformed + report.mismatched:
+                found.update(_CODE_IN_TEXT.findall(reason))
+        else:
+            review.import_results(store, ruleset, json.dumps(result) + "\n", index, include_permitted=True)  # type: ignore[arg-type]
+            auth.create_user(store, "asha", "a long password")  # type: ignore[arg-type]
+            token = _token(client.get("/login").text)  # type: ignore[attr-defined]
+            client.post("/login", data={"csrf": token, "username": "asha", "password": "a long password"})  # type: ignore[attr-defined]
+            page = client.get("/review/case/1")  # type: ignore[attr-defined]
+            token = _token(page.text)
+            for _ in range(2):
+                answer = client.post("/review/case/1", data={"csrf": token, "version": "1", "decision": "agree"})  # type: ignore[attr-defined]
+                found.update(_CODE_IN_TEXT.findall(answer.text))
+        store.close()  # type: ignore[attr-defined]
+        return found
+
+    run.__name__ = f"the review queue: {what}"
+    return run
+
+
+def cli_web(*args: str, stdin: str = "") -> Producer:
+    """The codes `govpost serve` and `govpost review` commands report (exit 2)."""
+
+    def run(tmp_path: Path) -> set[str]:
+        result = CliRunner().invoke(cli, [a.replace("{tmp}", str(tmp_path)) for a in args], input=stdin)
+        assert result.exit_code == 2, result.output
+        return set(_CODE_IN_TEXT.findall(result.output))
+
+    run.__name__ = f"govpost {' '.join(args)}"
+    return run
+
+
 GOOD_RULES = (POLICIES / "minimal.rules.json").read_text(encoding="utf-8")
 
 #: code → every input that must produce it.
@@ -223,6 +308,15 @@ HOW: dict[str, list[Producer]] = {
     "I501": [missing_policy, cli_validate_bytes(None), cli_check_rules(None), cli_input_bytes(None)],
     "I502": [policy_bytes(b'policy p { title "caf\xe9" }\n'), cli_validate_bytes(b"\xff\xfe\x00p"),
              cli_input_bytes(b'{"text": "caf\xe9"}\n')],
+    "R309": [web_review("import")],
+    "R310": [web_review("import")],
+    "I503": [web_check("x" * 80_000)],
+    "W701": [web_check(check_rate=2)],
+    "W702": [web_check()],
+    "W703": [web_review("conflict")],
+    "W704": [cli_web("review", "export", "--db", "mysql://nowhere/db")],
+    "W705": [web_check("x" * 20_001)],
+    "W706": [cli_web("serve", "create-user", "asha", "--password-stdin", "--db", "{tmp}/u.sqlite3", stdin="short\n")],
 }
 
 #: Codes no input can produce, and why. Reported to the lead developer.

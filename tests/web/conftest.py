@@ -4,18 +4,13 @@ real Chromium."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-AIS = ROOT / "policies" / "in" / "ais-social-media.policy"
-UK = ROOT / "policies" / "uk" / "civil-service-social-media.policy"
-POSTS = ROOT / "examples" / "posts.jsonl"
-PASSWORD = "correct horse battery"
+from web_support import AIS, PASSWORD, POSTS, sign_in
 
 
 @pytest.fixture(scope="session")
@@ -63,16 +58,6 @@ def client(make_client: Any) -> Any:
     return make_client()
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
-
-
-def form_token(client: Any, path: str = "/check") -> str:
-    return csrf_of(client.get(path).text)
-
-
 @pytest.fixture
 def reviewer(store: Any) -> Any:
     from toolkit.web.auth import create_user
@@ -80,22 +65,8 @@ def reviewer(store: Any) -> Any:
     return create_user(store, "asha", PASSWORD, "reviewer")
 
 
-def sign_in(client: Any, username: str = "asha", password: str = PASSWORD) -> Any:
-    token = csrf_of(client.get("/login").text)
-    return client.post("/login", data={"csrf": token, "username": username, "password": password},
-                       follow_redirects=False)
-
-
 @pytest.fixture
 def signed_in(client: Any, reviewer: Any) -> Any:
     response = sign_in(client)
     assert response.status_code == 303, response.text
     return client
-
-
-def import_examples(store: Any, catalogue: Any, results_text: str) -> Any:
-    from toolkit.web import review
-
-    index = review.PostIndex()
-    index.add_file(POSTS, "examples/posts.jsonl")
-    return review.import_results(store, catalogue.default.ruleset, results_text, index)

@@ -88,7 +88,10 @@ def run(policies: tuple[str, ...], more: tuple[str, ...], host: str, port: int, 
     """
     import socket
 
-    from ..web.app import Settings, create_app
+    try:
+        from ..web.app import Settings, create_app
+    except ImportError as exc:  # pragma: no cover - the web extra is not installed
+        raise Failure(EXIT_INVALID, f"error: the web application needs `pip install 'govpost[web]'` ({exc})") from None
 
     paths = tuple(policies) + tuple(more)
     if not paths:
@@ -98,10 +101,6 @@ def run(policies: tuple[str, ...], more: tuple[str, ...], host: str, port: int, 
                         secure_cookies=secure_cookies)
     store = _store(db)
     app = create_app(catalogue, settings, store)
-    try:
-        import uvicorn
-    except ImportError:  # pragma: no cover - a dependency of the web extra
-        raise Failure(EXIT_INVALID, "error: the web server is not installed: pip install 'govpost[web]'") from None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -116,10 +115,10 @@ def run(policies: tuple[str, ...], more: tuple[str, ...], host: str, port: int, 
     click.echo(f"govpost serve: {names}; review database {store.display_url}")
     click.echo(f"Serving on http://{shown}:{bound}/  (Ctrl-C to stop)")
     sys.stdout.flush()
-    config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan="off")
-    server = uvicorn.Server(config)
+    from ..web.server import run as run_server
+
     try:
-        server.run(sockets=[sock])
+        run_server(app, sock)
     finally:
         sock.close()
         store.close()

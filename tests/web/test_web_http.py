@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from conftest import PASSWORD, POSTS, csrf_of, form_token, import_examples, sign_in
+from web_support import PASSWORD, POSTS, csrf_of, form_token, import_examples, sign_in
 
 DRAFT = {"platform": "x", "account": "personal", "action": "post"}
 
@@ -188,7 +188,7 @@ def test_an_upload_too_large_is_refused(make_client: Any, reviewer: Any) -> None
 def _results() -> bytes:
     from click.testing import CliRunner
 
-    from conftest import AIS
+    from web_support import AIS
     from toolkit.cli import cli
 
     out = CliRunner().invoke(cli, ["check", str(AIS), str(POSTS), "--format", "jsonl", "--jobs", "1"])

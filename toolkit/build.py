@@ -79,6 +79,7 @@ class BuildOptions:
     template: str | None = None  # "india", "uk", a directory, or None for the policy's default
     pdf_variant: str = render.PDF_VARIANTS[0]
     pdf: bool = True
+    training: bool = False  # also the training handbook: <id>-training.pdf and .html
 
 
 @dataclass
@@ -198,9 +199,36 @@ def build_artifacts(policy_path: str | Path, options: BuildOptions) -> tuple[dic
             raise BuildError("B607", str(exc)) from None
         files[f"{policy.id}.pdf"] = pdf.data
         pages, messages, refused = pdf.pages, pdf.messages, pdf.refused
+    if options.training:
+        files.update(_training(policy.id, ruleset, view, options, attached if options.pdf else None, policy, modified,
+                               messages, refused))
     built = BuildResult(policy.id, template, [options.out_dir / name for name in sorted(files)], pages,
                         result.warnings, report, compared_with, messages, refused)
     return files, built
+
+
+def _training(policy_id: str, ruleset: dict[str, Any], view: dict[str, Any], options: BuildOptions,
+              attached: Any, policy: Any, modified: dt.datetime | None, messages: list[str],
+              refused: list[str]) -> dict[str, bytes]:
+    """The training handbook (toolkit.training): every worked example a question, the checker's verdict its answer."""
+    from .resources import templates_dir
+    from .training import training_view
+
+    data = {"generator": view["generator"], "document": view["document"],
+            "training": training_view(ruleset, api.checker(ruleset), view)}
+    template = render.Template("training", templates_dir() / "training", True)
+    try:
+        html = render.render_html(data, template)
+    except render.RenderError as exc:
+        raise BuildError("B699", str(exc)) from None
+    out = {f"{policy_id}-training.html": html.encode("utf-8")}
+    if options.pdf:
+        pdf = render.render_pdf(html, template, variant=options.pdf_variant, attachments=[attached] if attached else [],
+                                attachment_date=_issued_instant(policy) or modified)
+        out[f"{policy_id}-training.pdf"] = pdf.data
+        messages.extend(pdf.messages)
+        refused.extend(pdf.refused)
+    return out
 
 
 def build(policy_path: str | Path, options: BuildOptions | None = None) -> BuildResult:

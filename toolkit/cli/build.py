@@ -25,7 +25,9 @@ _VARIANTS = ("pdf/ua-1", "pdf/a-3b")  # the same as toolkit.render.PDF_VARIANTS,
 @click.option("--pdf-variant", type=click.Choice(_VARIANTS), default=_VARIANTS[0], show_default=True,
               help="pdf/ua-1: tagged and accessible; pdf/a-3b: archival. Both are tagged and embed the rule set.")
 @click.option("--no-pdf", "no_pdf", is_flag=True, help="Write the HTML and the rule set only (no WeasyPrint).")
-def build(policy: str, out_dir: str, template: str | None, pdf_variant: str, no_pdf: bool) -> None:
+@click.option("--training", is_flag=True,
+              help="Also write the training handbook, <id>-training.pdf and .html: every worked example a question.")
+def build(policy: str, out_dir: str, template: str | None, pdf_variant: str, no_pdf: bool, training: bool) -> None:
     """Build a policy's circular: <id>.pdf, <id>.html and <id>.rules.json.
 
     The worked examples run first: a circular whose examples fail is not
@@ -38,6 +40,7 @@ def build(policy: str, out_dir: str, template: str | None, pdf_variant: str, no_
       govpost build policies/in/ais-social-media.policy
       govpost build policies/uk/civil-service-social-media.policy -o output
       govpost build my.policy --template ./my-templates --pdf-variant pdf/a-3b
+      govpost build policies/in/ais-social-media.policy --training
     """
     from ..build import BuildError, BuildOptions
     from ..build import build as run_build
@@ -48,7 +51,8 @@ def build(policy: str, out_dir: str, template: str | None, pdf_variant: str, no_
         # cycles (a 38-page circular); collecting them costs 0.2-0.3 s that the operating system
         # does for free at exit. Files are written and closed explicitly before this matters.
         gc.disable()
-    options = BuildOptions(out_dir=Path(out_dir), template=template, pdf_variant=pdf_variant, pdf=not no_pdf)
+    options = BuildOptions(out_dir=Path(out_dir), template=template, pdf_variant=pdf_variant, pdf=not no_pdf,
+                           training=training)
     try:
         result = run_build(policy, options)
     except BuildError as exc:

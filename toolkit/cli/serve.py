@@ -102,10 +102,13 @@ def run(policies: tuple[str, ...], more: tuple[str, ...], host: str, port: int, 
     store = _store(db)
     app = create_app(catalogue, settings, store)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, so that asyncio turns Nagle's algorithm off on each connection (it checks the
+    # protocol), or every response would wait for the client's delayed ACK (40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)  # connections wait in the backlog from the moment the address is printed
     except OSError as exc:
         sock.close()
         raise Failure(EXIT_INVALID, f"error: cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -21,7 +21,7 @@ def test_every_worked_example_is_a_question_answered_by_the_checker() -> None:
     training = training_view(ruleset, checker)
     questions = [q for s in training["sections"] for q in s["questions"]]
     assert len(questions) == training["count"] == len(ruleset["examples"])
-    for q, example in zip(questions, ruleset["examples"]):
+    for q, example in zip(questions, ruleset["examples"], strict=True):
         assert q["answer"]["key"] == example["expect"]["outcome"]
         assert q["record"] == example["post"]
     part = training["sections"][0]

@@ -162,8 +162,8 @@ def check_channels(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
     """The header's `channels` name declared topics."""
     for channel in policy.meta.channels:
         if channel.topic not in symbols.topics:
-            yield Diagnostic("S210", f"unknown topic `{channel.topic}` in `channels`", channel.span,
-                             help=did_you_mean(channel.topic, symbols.topics) or "declare it with `topic NAME \"title\"`")
+            hint = did_you_mean(channel.topic, symbols.topics) or 'declare it with `topic NAME "title"`'
+            yield Diagnostic("S210", f"unknown topic `{channel.topic}` in `channels`", channel.span, help=hint)
 
 
 def check_terms(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:

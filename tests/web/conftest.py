@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from web_support import AIS, PASSWORD, POSTS, sign_in
 
 

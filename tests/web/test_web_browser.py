@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from web_support import AIS, PASSWORD, POSTS, ROOT
 
 CHROMIUM = Path(os.environ.get("GOVPOST_CHROMIUM", "/usr/bin/chromium"))
@@ -87,10 +86,13 @@ def contrast(page: Any, selector: str) -> float:
     """The WCAG contrast ratio of an element's text colour against its background."""
     return float(page.eval_on_selector(selector, """el => {
         const rgb = s => s.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
-        const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+        const lin = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        const lum = c => { const [r, g, b] = c.map(lin);
                            return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
         let bg = el; let back = getComputedStyle(bg).backgroundColor;
-        while (back === 'rgba(0, 0, 0, 0)' && bg.parentElement) { bg = bg.parentElement; back = getComputedStyle(bg).backgroundColor; }
+        while (back === 'rgba(0, 0, 0, 0)' && bg.parentElement) {
+            bg = bg.parentElement; back = getComputedStyle(bg).backgroundColor;
+        }
         if (back === 'rgba(0, 0, 0, 0)') back = 'rgb(255, 255, 255)';
         const a = lum(rgb(getComputedStyle(el).color)), b = lum(rgb(back));
         return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from web_support import AIS, PASSWORD, POSTS, ROOT
 
 from toolkit.cli import cli
-from web_support import AIS, PASSWORD, POSTS, ROOT
 
 
 def run(*args: str, stdin: str = "") -> Any:
@@ -78,8 +78,9 @@ def test_serve_refuses_bad_input_clearly(tmp_path: Path) -> None:
 
 
 def test_export_formats_on_the_command_line(tmp_path: Path, store: Any, catalogue: Any, results_text: str) -> None:
-    from toolkit.web import auth, review
     from web_support import import_examples
+
+    from toolkit.web import auth, review
 
     import_examples(store, catalogue, results_text)
     user = auth.create_user(store, "asha", PASSWORD)

@@ -187,8 +187,8 @@ def test_an_upload_too_large_is_refused(make_client: Any, reviewer: Any) -> None
 
 def _results() -> bytes:
     from click.testing import CliRunner
-
     from web_support import AIS
+
     from toolkit.cli import cli
 
     out = CliRunner().invoke(cli, ["check", str(AIS), str(POSTS), "--format", "jsonl", "--jobs", "1"])

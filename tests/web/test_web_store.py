@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-
 from web_support import PASSWORD, POSTS, import_examples
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -131,7 +130,8 @@ def test_decisions_are_an_append_only_audit_trail(database: Any, catalogue: Any,
     import_examples(database, catalogue, results_text)
     user = auth.create_user(database, "asha", PASSWORD)
     record = review.decide(database, 1, 1, user, "escalate", notes="ask the legal cell")
-    assert (record.username, record.decision, record.rule_set_hash) == ("asha", "escalate", catalogue.default.content_hash)
+    assert (record.username, record.decision) == ("asha", "escalate")
+    assert record.rule_set_hash == catalogue.default.content_hash
     assert record.at.tzinfo is not None and abs(record.at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
     with pytest.raises(Exception, match="append-only"), database.engine.begin() as c:
         c.execute(text("UPDATE decisions SET decision = 'agree'"))

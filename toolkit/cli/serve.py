@@ -95,7 +95,8 @@ def run(policies: tuple[str, ...], more: tuple[str, ...], host: str, port: int, 
 
     paths = tuple(policies) + tuple(more)
     if not paths:
-        raise Failure(EXIT_INVALID, "error: name a policy to serve, e.g. govpost serve policies/in/ais-social-media.policy")
+        raise Failure(EXIT_INVALID,
+                      "error: name a policy to serve, e.g. govpost serve policies/in/ais-social-media.policy")
     catalogue = _catalogue(paths)
     settings = Settings(db_url=db, check_rate=check_rate, max_upload=max_upload * 1024 * 1024,
                         secure_cookies=secure_cookies)

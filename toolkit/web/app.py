@@ -14,9 +14,9 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import jinja2
@@ -122,7 +122,8 @@ class Guard:
 async def _too_large(send: Callable[..., Any], limit: int) -> None:
     body = f"error[I503]: the request is larger than {limit:,} bytes\n".encode()
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -507,7 +508,8 @@ async def case_page(web: Web, request: Request) -> Response:
     lang = web.lang(request)
     context: dict[str, Any] = {"user": user, "case": case, "view": _case_view(web, case, lang),
                                "decisions": DECISIONS, "problem": None, "conflict": None, "recheck": None,
-                               "chosen_labels": [], "form": dict.fromkeys(("decision", "reason", "right_outcome", "notes", "version"), ""),
+                               "chosen_labels": [],
+                               "form": dict.fromkeys(("decision", "reason", "right_outcome", "notes", "version"), ""),
                                "done": request.query_params.get("done") == "1"}
     if request.method == "GET":
         return web.page(request, "case.html", **context)

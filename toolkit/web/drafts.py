@@ -16,8 +16,8 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..postschema import ACCOUNT_KINDS, PLATFORMS, SOURCE_KINDS
 from ..posts import Problem, validate
+from ..postschema import ACCOUNT_KINDS, PLATFORMS, SOURCE_KINDS
 from ..rules import OUTCOMES
 from .catalogue import ServedPolicy
 
@@ -167,7 +167,8 @@ def check_draft(policy: ServedPolicy, draft: Draft, now: dt.datetime | None = No
         findings.append({**f, "summary": policy.clauses.get(f["clause"])})
     marks = {name: highlight(_value(post, name), _spans(verdict.findings, name)) for name in TYPED_FIELDS
              if _value(post, name)}
-    other = [ev for f in verdict.findings for ev in f["evidence"] if not _is_span(ev) or ev["field"] not in TYPED_FIELDS]
+    other = [ev for f in verdict.findings for ev in f["evidence"]
+             if not _is_span(ev) or ev["field"] not in TYPED_FIELDS]
     counterfactual = None
     with_sanction = None
     if _RANK[verdict.outcome] > _RANK[default]:
@@ -232,7 +233,7 @@ def highlight(text: str, spans: list[tuple[int, int, str, str]]) -> list[Mark]:
     cuts = sorted({0, len(text), *(min(s, len(text)) for s, _e, _n, _o in spans),
                    *(min(e, len(text)) for _s, e, _n, _o in spans)})
     out: list[Mark] = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in zip(cuts, cuts[1:], strict=False):
         if a == b:
             continue
         covering = [(n, o) for s, e, n, o in spans if s <= a and b <= e]

@@ -36,7 +36,9 @@ class TrainingPages:
         except (ValueError, UnicodeDecodeError):
             return {}
         scores = data.get(policy_id) if isinstance(data, dict) else None
-        return {k: v for k, v in scores.items() if isinstance(v, list) and len(v) == 2} if isinstance(scores, dict) else {}
+        if not isinstance(scores, dict):
+            return {}
+        return {k: v for k, v in scores.items() if isinstance(v, list) and len(v) == 2}
 
     def _sign(self, body: str) -> str:
         return hmac.new(self.web.csrf_key().encode(), b"training:" + body.encode(), hashlib.sha256).hexdigest()

@@ -131,6 +131,24 @@ class DraftResult:
     def outcome(self) -> str:
         return str(self.verdict.outcome)
 
+    def facts(self, lang: str) -> list[str]:
+        """The evidence outside the typed words, in words: "Account: Personal", "Posted during mcc_2029"."""
+        from .i18n import gettext, has_key
+
+        names = {"account.kind": ("check.account", "account."), "action": ("check.action", "action."),
+                 "platform": ("check.platform", "platform."), "shared_from.kind": ("check.shared_kind", "shared."),
+                 "posted_at": ("check.posted_at", None)}
+        out = []
+        for ev in self.other_evidence:
+            name = str(ev.get("field", ""))
+            label, prefix = names.get(name, (None, None))
+            value = ev.get("value", "")
+            shown = gettext(lang, prefix + str(value)) if prefix and has_key(prefix + str(value)) else str(value)
+            if ev.get("period"):
+                shown += f" ({ev['period']})"
+            out.append(f"{gettext(lang, label).split(' (')[0] if label else name}: {shown}")
+        return list(dict.fromkeys(out))
+
     def found_words(self) -> list[tuple[str, list[str]]]:
         """Each distinct stretch of evidence in the typed fields, with the clauses it counts for."""
         found: dict[str, list[str]] = {}

@@ -199,6 +199,10 @@ def gettext(lang: str, key: str, **values: Any) -> str:
     return template.format(**values) if values else template
 
 
+def has_key(key: str) -> bool:
+    return key in _EN
+
+
 def pick(text: dict[str, Any] | None, lang: str) -> dict[str, str] | None:
     """The version of a *Text* in ``lang``, else its main version: ``{"text", "lang"}``."""
     if not text:

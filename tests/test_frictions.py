@@ -106,11 +106,11 @@ def test_the_core_needs_no_optional_part() -> None:
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     core = " ".join(project["dependencies"])
-    for optional in ("pyarrow", "pygls", "lsprotocol", "dask", "matplotlib"):
+    for optional in ("pyarrow", "pygls", "lsprotocol", "dask", "matplotlib", "starlette", "sqlalchemy", "uvicorn"):
         assert optional not in core, optional
     extras = project["optional-dependencies"]
-    assert {"parquet", "lsp", "dask", "report"} <= set(extras)
-    assert "govpost[dask,report,parquet,lsp]" in extras["test"]
+    assert {"parquet", "lsp", "dask", "report", "web"} <= set(extras)
+    assert "govpost[dask,report,parquet,lsp,web]" in extras["test"]
 
 
 # ---------------------------------------------------------------------------

@@ -140,7 +140,9 @@ class DraftResult:
                  "posted_at": ("check.posted_at", None)}
         out = []
         for ev in self.other_evidence:
-            name = str(ev.get("field", ""))
+            if not isinstance(ev.get("field"), str):
+                continue  # a kind of evidence that names no field of the post
+            name = ev["field"]
             label, prefix = names.get(name, (None, None))
             value = ev.get("value", "")
             shown = gettext(lang, prefix + str(value)) if prefix and has_key(prefix + str(value)) else str(value)

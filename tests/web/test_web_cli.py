@@ -92,3 +92,15 @@ def test_export_formats_on_the_command_line(tmp_path: Path, store: Any, catalogu
     assert json.loads(lines[0])["choice"] == "disagree"
     examples = run("review", "export", "--format", "examples", "--db", store.url).output
     assert "expect permitted" in examples
+
+
+def test_without_the_web_extra_the_commands_say_what_to_install(monkeypatch: Any, tmp_path: Path) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "starlette" else real(name, *a))
+    for args in (["serve", str(AIS)], ["serve", "create-user", "x", "--password-stdin"],
+                 ["review", "export", "--db", f"sqlite:///{tmp_path / 'x.sqlite3'}"]):
+        result = run(*args, stdin="a long password\n")
+        assert result.exit_code == 2, (args, result.output)
+        assert "pip install 'govpost[web]'" in result.output and "Traceback" not in result.output

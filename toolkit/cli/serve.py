@@ -24,7 +24,19 @@ class _DefaultToRun(click.Group):
         return super().parse_args(ctx, args)
 
 
+def _needs_web() -> None:
+    """A clear error, not a traceback, when the web extra is not installed."""
+    import importlib.util
+
+    missing = [m for m in ("starlette", "uvicorn", "sqlalchemy", "alembic", "argon2")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        raise Failure(EXIT_INVALID, f"error: `govpost serve` needs {', '.join(missing)}: "
+                                    "pip install 'govpost[web]'")
+
+
 def _store(db: str | None) -> Any:
+    _needs_web()
     from ..web.store import Store, StoreError
 
     try:
@@ -88,10 +100,8 @@ def run(policies: tuple[str, ...], more: tuple[str, ...], host: str, port: int, 
     """
     import socket
 
-    try:
-        from ..web.app import Settings, create_app
-    except ImportError as exc:  # pragma: no cover - the web extra is not installed
-        raise Failure(EXIT_INVALID, f"error: the web application needs `pip install 'govpost[web]'` ({exc})") from None
+    _needs_web()
+    from ..web.app import Settings, create_app
 
     paths = tuple(policies) + tuple(more)
     if not paths:
@@ -136,6 +146,7 @@ def run(policies: tuple[str, ...], more: tuple[str, ...], host: str, port: int, 
 @click.option("--db", help=_DB_HELP)
 def create_user(username: str, role: str, password_stdin: bool, db: str | None) -> None:
     """Add a user who may sign in to the review queue (asks for the password twice)."""
+    _needs_web()
     from ..web.auth import AuthError
     from ..web.auth import create_user as add
 
@@ -186,6 +197,7 @@ def import_cmd(results: str, policy_path: str, posts_paths: tuple[str, ...], inc
     and is refused. Exit 2 when a record is malformed or refused (the others are
     still imported).
     """
+    _needs_web()
     from ..web import review as rv
 
     catalogue = _catalogue((policy_path,))
@@ -230,6 +242,7 @@ def import_cmd(results: str, policy_path: str, posts_paths: tuple[str, ...], inc
 @click.option("--db", help=_DB_HELP)
 def export_cmd(fmt: str, output: str | None, db: str | None) -> None:
     """Export every decision, oldest first (the same database gives the same bytes)."""
+    _needs_web()
     from ..web import review as rv
 
     store = _store(db)

@@ -230,8 +230,9 @@ def assert_exact(post: dict[str, Any], verdict: dict[str, Any], ruleset: dict[st
                 else:
                     # Inflected, spelling or phrase entries: the span alone is matched by that entry, whole.
                     piece = value[start:end]
-                    if start > 0 and value[start - 1] == "#":
-                        piece = "#" + piece  # a camel-case hashtag is cut into words only after its `#`
+                    if start > 0 and value[start - 1] in "#@":
+                        # A camel-case hashtag or handle is cut into words only after its `#` or `@`.
+                        piece = value[start - 1] + piece
                     th = _matcher(ruleset).scan(piece)
                     assert th is not None, ev
                     li = _matcher(ruleset).names.index(ev["lexicon"])

@@ -82,6 +82,7 @@ def test_evidence_in_every_text_field() -> None:
     v = run(post)
     assert sorted(texts(v)) == sorted([
         ("account.bio", "भाजपा"),
+        ("account.handle", "BJP"),
         ("shared_from.text", "People's Party"),
         ("shared_from.text", "Vote for"),
         ("media[1].description", "BJP"),
@@ -92,10 +93,13 @@ def test_evidence_in_every_text_field() -> None:
     ])
 
 
-def test_handle_is_one_word() -> None:
-    # `@BJP4India` is one word: letters and digits run together, so `BJP` is not in it.
-    assert run({"account": {"handle": "@BJP4India"}})["findings"] == []
+def test_handles_are_cut_into_words_like_hashtags() -> None:
+    # `@BJP4India` is cut at its capitals and digits, as `#BJP4India` would be: it names the BJP.
+    assert texts(run({"account": {"handle": "@BJP4India"}})) == [("account.handle", "BJP")]
     assert texts(run({"account": {"handle": "@BJP_India"}})) == [("account.handle", "BJP")]
+    # A handle in lower case is one word: `bjpfan` does not contain the word BJP.
+    assert run({"account": {"handle": "@bjpfan"}})["findings"] == []
+    assert texts(run({"text": "Thank you @IndianNationalCongress for nothing"})) == [("text", "IndianNationalCongress")]
 
 
 def test_the_same_word_twice_gives_two_spans() -> None:

@@ -380,7 +380,7 @@ def _qualified(lexicons: dict[str, Any]) -> dict[str, Any]:
 
 def _lexicon_samples(lexicons: dict[str, Any]) -> dict[str, str]:
     """A short plain sample of each lexicon, to fill the slots of other entries' samples."""
-    from .matcher import Words, expand
+    from .matcher import Choice, Words, expand
 
     out: dict[str, str] = {}
     for name, lex in lexicons.items():
@@ -392,8 +392,10 @@ def _lexicon_samples(lexicons: dict[str, Any]) -> dict[str, str]:
             except ValueError:
                 continue
             for alt in alternatives:
-                if len(alt) == 1 and isinstance(alt[0], Words) and "#" not in text:
-                    sample = _readable(text) if len(alternatives) == 1 else " ".join(alt[0].words)
+                if len(alt) == 1 and isinstance(alt[0], (Words, Choice)) and "#" not in text:
+                    plain = len(alternatives) == 1 and isinstance(alt[0], Words)
+                    first = alt[0].options[0] if isinstance(alt[0], Choice) else alt[0]
+                    sample = _readable(text) if plain else " ".join(first.words)
                     key = (not sample.isascii(), len(sample), sample)
                     if best is None or key < best[0]:
                         best = (key, sample)

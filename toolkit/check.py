@@ -239,7 +239,7 @@ def check_signal_cycles(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnost
 
 
 def check_lexicons(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
-    from .matcher import EntryError, Slot, Words, expand
+    from .matcher import Choice, EntryError, Slot, Words, expand
 
     slots: dict[str, set[str]] = {}
     for lex in policy.lexicons:
@@ -253,7 +253,7 @@ def check_lexicons(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
                                  help="an entry is words, `*` or `*N` for one to N words, `{lexicon}` for a slot, "
                                       "`(a|b)` for alternatives and `( … )?` for an optional part")
                 continue
-            if not alternatives or not any(isinstance(p, (Words, Slot)) for alt in alternatives for p in alt):
+            if not alternatives or not any(isinstance(p, (Words, Slot, Choice)) for alt in alternatives for p in alt):
                 yield Diagnostic("S222", f"lexicon entry `{entry.text}` has no letters or digits to match",
                                  entry.span, help="lexicon entries are words and phrases")
                 continue

@@ -86,7 +86,15 @@ class Slot:
     lexicon: str
 
 
-Part = Words | Gap | Slot
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """``(a|b c)`` or ``( … )?`` of plain words: one part with several word sequences (none, when optional)."""
+
+    options: tuple[Words, ...]
+    optional: bool
+
+
+Part = Words | Gap | Slot | Choice
 _SYNTAX = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)\s*\}|\*(\d*)|\\([*{}()|?\\])|[()|?]")
 
 
@@ -170,6 +178,15 @@ def _expand_range(s: str, i: int, end: int, groups: dict[int, int]) -> list[list
             for a, b in inner:
                 options.extend(_expand_range(s, a, b, groups))
             optional = close + 1 < end and s[close + 1] == "?"
+            if all(all(isinstance(x, str) for x in opt) for opt in options):
+                # Plain words in every alternative: one part that matches any of them, not a phrase each.
+                words = [w for w in (_words("".join(opt)) for opt in options) if w is not None]
+                if not words:
+                    raise EntryError("a group `( … )` holds no words")
+                choice = Choice(tuple(dict.fromkeys(words)), optional)
+                seqs = [seq + [choice] for seq in seqs]
+                i = close + (2 if optional else 1)
+                continue
             if optional:
                 options.append([])
             seqs = [seq + opt for seq in seqs for opt in options]
@@ -228,6 +245,11 @@ def _split_bar(s: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
+def _words(text: str) -> Words | None:
+    words = tuple(t for t, _s, _e in tokens(text))
+    return Words(words, text) if words else None
+
+
 def _merge(seq: list[Any]) -> tuple[Part, ...]:
     out: list[Part] = []
     for item in seq:
@@ -245,6 +267,10 @@ def _merge(seq: list[Any]) -> tuple[Part, ...]:
         else:
             out.append(item)
     return tuple(out)
+
+
+def _options(part: Words | Choice) -> tuple[Words, ...]:
+    return part.options if isinstance(part, Choice) else (part,)
 
 
 def word_variants(part: Words) -> list[tuple[str, ...]]:
@@ -269,7 +295,9 @@ def sample(parts: tuple[Part, ...], samples: dict[str, str]) -> str:
     """A short text that an alternative matches: slots filled with a sample of their lexicon."""
     out = []
     for part in parts:
-        if isinstance(part, Words):
+        if isinstance(part, Choice):
+            out.append(" ".join(part.options[0].words))
+        elif isinstance(part, Words):
             out.append(" ".join(part.words))
         elif isinstance(part, Gap):
             out.append(" ".join(["this"] * part.low))
@@ -336,19 +364,21 @@ class LexiconMatcher:
                     continue
                 stream = MODE_STREAM[mode]
                 for parts in expand(text):
-                    if len(parts) == 1 and isinstance(parts[0], Words):
-                        for variant in word_variants(parts[0]):
-                            add(stream, variant, (_ENTRY, li, text, len(variant)))
+                    if len(parts) == 1 and isinstance(parts[0], (Words, Choice)):
+                        for words in _options(parts[0]):
+                            for variant in word_variants(words):
+                                add(stream, variant, (_ENTRY, li, text, len(variant)))
                         continue
                     prog_index = len(self._programs)
                     compiled: list[tuple[Any, ...]] = []
                     for part in parts:
-                        if isinstance(part, Words):
+                        if isinstance(part, (Words, Choice)):
                             part_index = len(self._part_words)
                             self._part_words.append((stream, ""))
-                            for variant in word_variants(part):
-                                add(stream, variant, (_PART, prog_index, part_index, len(variant)))
-                            compiled.append(("w", part_index))
+                            for words in _options(part):
+                                for variant in word_variants(words):
+                                    add(stream, variant, (_PART, prog_index, part_index, len(variant)))
+                            compiled.append(("w", part_index, isinstance(part, Choice) and part.optional))
                         elif isinstance(part, Gap):
                             compiled.append(("gap", part.low, part.high))
                         else:
@@ -431,9 +461,9 @@ class LexiconMatcher:
         if reference:
             toks = tokens(value)
             words = [t for t, _s, _e in toks]
-        elif value.isascii() and "#" not in value:
+        elif value.isascii() and "#" not in value and "@" not in value:
             words = value.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split()
-        elif "#" in value:
+        elif "#" in value or "@" in value:
             toks = tokens(value)
             words = [t for t, _s, _e in toks]
         else:
@@ -528,32 +558,44 @@ class LexiconMatcher:
 
     def _assemble(self, prog: _Program, parts: dict[int, list[tuple[int, int]]],
                   lex: dict[int, list[tuple[int, int, str]]], n: int) -> list[tuple[int, int]]:
-        """The ranges of words where every part of a program matches in turn."""
-        def hits_of(part: tuple[Any, ...]) -> list[tuple[int, int]] | None:
+        """The ranges of words where every part of a program matches in turn (optional parts may be left out)."""
+        def hits_of(part: tuple[Any, ...]) -> list[tuple[int, int]]:
             if part[0] == "w":
-                return parts.get(part[1])
-            if part[0] == "lex":
-                found = lex.get(part[1])
-                return [(a, b) for a, b, _e in found] if found else None
-            return None
+                return parts.get(part[1]) or []
+            found = lex.get(part[1])
+            return [(a, b) for a, b, _e in found] if found else []
 
         for part in prog.parts:
-            if part[0] != "gap" and not hits_of(part):
+            if part[0] == "lex" and not hits_of(part) or part[0] == "w" and not part[2] and not hits_of(part):
                 return []
-        first = hits_of(prog.parts[0]) or []
-        ends: list[tuple[int, int]] = list(first)
-        for part in prog.parts[1:]:
-            if not ends:
-                return []
+        # Partial matches as (start, end); (-1, -1) while no part has matched yet.
+        state: set[tuple[int, int]] = {(-1, -1)}
+        for part in prog.parts:
+            nxt: set[tuple[int, int]] = set()
             if part[0] == "gap":
-                ends = [(s, e + g) for s, e in ends for g in range(part[1], part[2] + 1) if e + g <= n]
-                continue
-            following = hits_of(part) or []
-            by_start: dict[int, list[int]] = {}
-            for a, b in following:
-                by_start.setdefault(a, []).append(b)
-            ends = [(s, b) for s, e in ends for b in by_start.get(e, ())]
-        return sorted(set(ends))
+                for s, e in state:
+                    if s < 0:
+                        nxt.add((s, e))
+                    else:
+                        nxt.update((s, e + g) for g in range(part[1], part[2] + 1) if e + g <= n)
+            else:
+                found = hits_of(part)
+                for s, e in state:
+                    if s < 0:
+                        nxt.update(found)
+                    else:
+                        nxt.update((s, b) for a, b in found if a == e)
+                if part[0] == "w" and part[2]:
+                    nxt |= state
+            state = nxt
+            if not state:
+                return []
+        # The longest match ending at each word: an optional leading part is taken when it is there.
+        longest: dict[int, int] = {}
+        for a, b in state:
+            if a >= 0 and (b not in longest or a < longest[b]):
+                longest[b] = a
+        return sorted((a, b) for b, a in longest.items())
 
     # -- for the analysis and the linter ---------------------------------------
 
@@ -615,7 +657,7 @@ class TextHits:
         if self._spans is None:
             if self._toks is not None:
                 self._spans = [(s, e) for _t, s, e in self._toks]
-            elif self.value.isascii():
+            elif self.value.isascii() and "@" not in self.value:
                 self._spans = [mt.span() for mt in _ASCII_WORD.finditer(self.value)]
             else:
                 self._spans = word_spans(self.value)
@@ -738,4 +780,5 @@ class TextHits:
         return out
 
 
-__all__ = ["LexiconMatcher", "TextHits", "EntryError", "expand", "has_syntax", "sample", "word_variants"]
+__all__ = ["Choice", "LexiconMatcher", "TextHits", "EntryError", "Gap", "Slot", "Words", "expand", "has_syntax",
+           "sample", "word_variants"]

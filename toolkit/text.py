@@ -100,7 +100,7 @@ class Normalized:
         """Map ``text[start:end]`` (whole tokens, without the padding) back to the original."""
         if self._spans is None:
             src = self.source
-            if src.isascii() and "#" not in src:
+            if src.isascii() and "#" not in src and "@" not in src:
                 # Same tokens as the fast path of `normalize`, with positions.
                 self._spans = [mt.span() for mt in _ASCII_WORD.finditer(src)]
             else:
@@ -167,7 +167,7 @@ def normalized_words(text: str) -> str:
     Tokens are found by one C-level regex pass and each distinct word is
     folded once per process; a word NFKC splits into several gives its pieces.
     """
-    if "#" in text:
+    if "#" in text or "@" in text:
         return _normalized_with_hashtags(text)
     cache = _FOLDED
     words = _findall(text)
@@ -178,11 +178,11 @@ def normalized_words(text: str) -> str:
 
 
 def _normalized_with_hashtags(text: str) -> str:
-    # `#` separates words, so each part after one starts with the hashtag's word (if any):
-    # the word a camel-case hashtag is cut into as `tokens` cuts it.
+    # `#` and `@` separate words, so each part after one starts with the hashtag's or handle's word
+    # (if any): the word a camel-case hashtag or handle is cut into as `tokens` cuts it.
     out: list[str] = []
     cache = _FOLDED
-    for i, part in enumerate(text.split("#")):
+    for i, part in enumerate(_TAG_MARK.split(text)):
         words = _findall(part)
         if not words:
             continue
@@ -205,7 +205,7 @@ def _normalized_with_hashtags(text: str) -> str:
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:
-    """The spans of the tokens of a text without `#`, as :func:`tokens` gives them (fast)."""
+    """The spans of the tokens of a text without `#` or `@`, as :func:`tokens` gives them (fast)."""
     cache = _FOLDED
     words = _findall(text)
     folded = [cache.get(w) for w in words]
@@ -227,8 +227,8 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     for mt in _finditer(text):
         word, start, end = mt.group(), mt.start(), mt.end()
-        if start > 0 and text[start - 1] == "#" and not word.islower() and not word.isupper():
-            # A camel-case hashtag: each capitalised part is a word.
+        if start > 0 and text[start - 1] in "#@" and not word.islower() and not word.isupper():
+            # A camel-case hashtag or handle (#VoteForChange, @ArvindKejriwal): each capitalised part is a word.
             for part in _CAMEL.finditer(word):
                 if part.group().strip():
                     _add(out, part.group(), start + part.start(), start + part.end())
@@ -239,7 +239,8 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
 
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
-_HASHTAG = re.compile(r"#([A-Za-z0-9]+)")
+_HASHTAG = re.compile(r"[#@]([A-Za-z0-9]+)")
+_TAG_MARK = re.compile(r"[#@]")
 
 
 def _split_hashtag(mt: re.Match[str]) -> str:
@@ -253,7 +254,7 @@ def normalize(text: str) -> Normalized:
     if text.isascii():
         # Fast path, same tokens as `tokens` (on ASCII a word is [A-Za-z0-9]+
         # and case folding is lowering), built with C-level operations.
-        prepared = _HASHTAG.sub(_split_hashtag, text) if "#" in text else text
+        prepared = _HASHTAG.sub(_split_hashtag, text) if "#" in text or "@" in text else text
         words = _ASCII_TOKEN.findall(prepared.lower())
     else:
         words = [t for t, _s, _e in tokens(text)]

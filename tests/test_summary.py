@@ -117,7 +117,7 @@ def test_a_summary_of_records_is_the_summary_of_records_and_posts_for_counts(ais
 
 def test_clauses_topics_and_terms(ais_checker: Any) -> None:
     posts = [{"text": "Proud of what the BJP has done. The BJP!", "platform": "x"},
-             {"text": "Vote for the BJP and the Congress", "platform": "x"},
+             {"text": "Hats off to the BJP. Vote for the BJP and the Congress", "platform": "x"},
              {"text": "A quiet morning at the district office.", "platform": "x"}]
     s = Summary()
     for record, post in checked(ais_checker, posts):

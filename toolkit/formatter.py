@@ -445,14 +445,33 @@ class _Layout:
         e.take()
         if e.peek() is not None and e.peek().kind == "STRING":  # type: ignore[union-attr]
             e.take(breaks=True)
+        # Attributes (a mode, `valence N`, `negatable`, `negation`) stay on the head line.
+        while e.peek() is not None and e.peek().text not in ("{", "from"):  # type: ignore[union-attr]
+            e.take()
+        if e.peek() is not None and e.peek().text == "from":  # type: ignore[union-attr]
+            e.take("from")
+            e.take()
+            return
         brace = e.peek()
         assert brace is not None and brace.text == "{"
         inside = [t for t in e.stream if brace.start < t.start < node.end]
         block = any(t.comment or t.breaks for t in inside)
+
+        def at_entry() -> bool:
+            tok = e.peek()
+            return tok is not None and (tok.kind == "STRING" or tok.text in _ENTRY_MODES)
+
+        def entry(breaks: bool = False) -> None:
+            if e.peek().text in _ENTRY_MODES:  # type: ignore[union-attr]
+                e.take(breaks=breaks)
+                e.take()
+            else:
+                e.take(breaks=breaks)
+
         if not block:
             e.take("{")
-            while e.peek() is not None and e.peek().kind == "STRING":  # type: ignore[union-attr]
-                e.take()
+            while at_entry():
+                entry()
                 if e.peek().text == ",":  # type: ignore[union-attr]
                     following = e.stream[e.i + 1:]
                     if next(t for t in following if not t.comment).text == "}":
@@ -464,12 +483,12 @@ class _Layout:
         e.open_block()
         inner = indent + INDENT
         first = True
-        while e.peek() is not None and e.peek().kind == "STRING":  # type: ignore[union-attr]
+        while at_entry():
             if first:
                 e.start_stmt(inner)
                 e.set_anchor(inner)
                 first = False
-            e.take(breaks=True)
+            entry(breaks=True)
             if e.peek().text == ",":  # type: ignore[union-attr]
                 e.take(",")
             else:
@@ -551,6 +570,9 @@ class _Layout:
         e.break_next()
         e.take("expect")
         e.run_until(node.end, breaks=False)
+
+
+_ENTRY_MODES = frozenset({"exact", "inflected", "spelling"})
 
 
 def _token(node: CstNode, index: int) -> CstToken:

@@ -754,6 +754,8 @@ class TextHits:
                 v for v in valence
                 if (v[1] <= t0 and t0 - v[1] <= window or v[0] >= t1 and v[0] - t1 <= window)
                 and self.sentence_of(v[0]) == sentence
+                # A word inside another name of the target ("party" in "Congress party") names, not judges.
+                and not any(a < v[1] and v[0] < b for a, b, _e in targets)
             ]
             total = sum(v[2] for v in near)
             if total * sign >= m.stance_threshold:

@@ -11,8 +11,8 @@ and a text are always reduced the same way. A word (a token of
   share one key, as do "party" and "parties", "सरकार" and "सरकारों";
 - its **spelling skeleton** (``spelling`` entries): a key that does not
   change between the common Roman spellings of a Hindi word ("sarkar",
-  "sarkaar", "sirkar" is another word), computed by the rules in
-  :func:`skeleton`.
+  "sarkaar", "sirkar" is another word), nor with its plural or oblique
+  ending ("netaon", "mantriyon"), computed by the rules in :func:`skeleton`.
 
 Negators ("not", "never", "don't", "नहीं", "nahi") and the sentence
 boundaries of a text decide where a lexicon marked ``negatable`` does not
@@ -79,8 +79,11 @@ _SKELETON_STEPS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"q"), "k"),
     (re.compile(r"ck"), "k"),
     (re.compile(r"sh"), "s"),
+    (re.compile(r"([a-z]h)\1+"), r"\1"),
     (re.compile(r"(.)\1+"), r"\1"),
 )
+# Hindi plural and oblique endings written in Roman letters: "netaon", "mantriyon", "sarkaron".
+_HINDI_OBLIQUE = re.compile(r"(?<=[a-z]{3})(?:(?<=i)yon|on)$")
 
 
 def skeleton(word: str) -> str:
@@ -92,6 +95,7 @@ def skeleton(word: str) -> str:
     if word.isascii() and word.isalpha():
         for pattern, repl in _SKELETON_STEPS:
             out = pattern.sub(repl, out)
+        out = _HINDI_OBLIQUE.sub("", out)
     if len(_SKELETONS) >= _CACHE_LIMIT:
         _SKELETONS.clear()
     _SKELETONS[word] = out
@@ -132,7 +136,7 @@ BOOST = 0.293
 #: A stance is taken when the valence near the target reaches this strength.
 STANCE_THRESHOLD = 1.5
 #: Words on each side of a target that a stance looks at, unless a condition says otherwise.
-STANCE_WINDOW = 5
+STANCE_WINDOW = 8
 
 
 # ---------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_an_english_draft_is_checked_as_it_is_typed(page: Any, server: str) -> N
     assert page.inner_text("#outcome-status").strip() == "Do not post this"
     assert page.locator("mark.ev").count() >= 2
     counterfactual = page.inner_text(".counterfactual")
-    assert counterfactual == "Without the words BJP, this would be: Permitted."
+    assert counterfactual == "Without the words BJP, Vote BJP, this would be: Permitted."
     assert "Clause 3.1(a)" in page.inner_text("#result")
     assert page.inner_text("#announce") == "Do not post this"
     assert contrast(page, ".verdict .words") >= 4.5 and contrast(page, "mark.ev") >= 4.5

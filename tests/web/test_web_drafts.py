@@ -31,10 +31,13 @@ def test_the_counterfactual_is_confirmed_by_the_checker(catalogue: Any) -> None:
     result = check(catalogue, "Proud of what the BJP has done for Kerala. Vote BJP on 5 May!")
     cf = result.counterfactual
     assert cf is not None and cf.outcome == "permitted"
-    assert cf.words == [("text", "BJP")]
-    # Checked again: the draft without those words is permitted, and each word is needed.
-    without = result.post["text"].replace("BJP", " ")
-    assert check(catalogue, without).outcome == "permitted"
+    # The party's name where the post praises it, and the call to vote for it.
+    assert cf.words == [("text", "BJP"), ("text", "Vote BJP")]
+    # Checked again: the draft without those words is permitted, and each of them is needed.
+    text = result.post["text"]
+    assert check(catalogue, text.replace("Vote BJP", " ").replace("BJP", " ")).outcome == "permitted"
+    assert check(catalogue, text.replace("Vote BJP", " ")).outcome == "prohibited"
+    assert check(catalogue, text.replace("the BJP", "the ")).outcome == "prohibited"
 
 
 def test_a_service_grievance_names_the_policys_channels(catalogue: Any) -> None:
@@ -58,7 +61,7 @@ def test_sanction_names_who_grants_it_and_what_it_changes(catalogue: Any) -> Non
 def test_a_hindi_draft_is_checked_and_highlighted(catalogue: Any) -> None:
     result = check(catalogue, "भाजपा को वोट दें! मोदी जी जिंदाबाद")
     assert result.outcome == "prohibited"
-    assert any(m.clauses and m.text == "भाजपा" for m in result.marks["text"])
+    assert any(m.clauses and "भाजपा" in m.text for m in result.marks["text"])
     assert result.counterfactual is not None and result.counterfactual.outcome == "permitted"
 
 

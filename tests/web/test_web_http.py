@@ -39,7 +39,8 @@ def test_a_plain_form_post_checks_the_draft_without_javascript(client: Any) -> N
     assert '<mark class="ev ev-prohibited">' in page.text
     assert "Clause 3.1(a)" in page.text and "Endorsing a political party or candidate" in page.text
     assert "AIS (Conduct) Rules, rule 5(1)" in page.text
-    assert "Without the words <q>BJP</q>, this would be: Permitted." in page.text
+    # The words the checker found decide it (the party's name where it is praised, the call to vote).
+    assert "Without the words <q>BJP</q>, <q>Vote BJP</q>, this would be: Permitted." in page.text
     assert "<html" in page.text
 
 
@@ -58,7 +59,7 @@ def test_hindi_pages_use_the_policys_translations(client: Any) -> None:
     result = post_check(client, "भाजपा को वोट दें!", fragment=True, lang="hi")
     assert "इसे पोस्ट न करें" in result.text
     assert "किसी राजनीतिक दल या अभ्यर्थी का समर्थन" in result.text  # the clause title's @hi
-    assert "<q>को वोट दें</q> शब्दों के बिना इसका परिणाम होगा: अनुमत।" in result.text
+    assert "<q>भाजपा को वोट दें</q> शब्दों के बिना इसका परिणाम होगा: अनुमत।" in result.text
 
 
 def test_draft_text_is_never_markup(client: Any) -> None:

@@ -50,13 +50,14 @@ def _is_devanagari(word: str) -> bool:
 def stem(word: str) -> str:
     """The stem of a folded word: Snowball English for Latin script, Hindi for Devanagari.
 
-    Words with digits, and words of other scripts, are their own stem.
+    Words with digits, of three letters or fewer, and words of other scripts are their own stem.
     """
     cached = _STEMS.get(word)
     if cached is not None:
         return cached
     if word.isascii():
-        out = _stemmer("english").stemWord(word) if word.isalpha() and len(word) > 2 else word
+        # Words of three letters or fewer are their own stem: most are abbreviations ("IFS" is not "if").
+        out = _stemmer("english").stemWord(word) if word.isalpha() and len(word) > 3 else word
     elif _is_devanagari(word):
         out = _stemmer("hindi").stemWord(word) or word
     else:

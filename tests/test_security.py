@@ -108,3 +108,113 @@ def test_bundled_templates_render_in_the_sandbox() -> None:
 
     assert isinstance(env, jinja2.sandbox.ImmutableSandboxedEnvironment)
     assert isinstance(env.loader, render.ConfinedLoader)
+
+
+# ---------------------------------------------------------------------------
+# A comment ends at every line break, and fmt never changes what a policy means
+# ---------------------------------------------------------------------------
+
+HIDDEN = (
+    'policy p {{ title "P" }}\n'
+    'topic t "T"\n'
+    'lexicon w {{ "forbidden word" }}\n'
+    'section s "S" {{\n'
+    '    clause c "C" {{\n'
+    '        topic t\n'
+    '        text "No."\n'
+    '        outcome prohibited\n'
+    '        when text mentions w  # on personal accounts{brk}        and account.kind is personal\n'
+    '        example "official" {{ text: "forbidden word", account.kind: official }} expect permitted\n'
+    '    }}\n'
+    '}}\n'
+)
+BREAKS = {"cr": "\r", "vt": "\x0b", "ff": "\x0c", "fs": "\x1c", "nel": "\x85", "ls": "\u2028", "ps": "\u2029"}
+
+
+@pytest.mark.parametrize("brk", list(BREAKS.values()), ids=list(BREAKS))
+def test_a_line_break_inside_a_comment_ends_it(brk: str) -> None:
+    from toolkit import api
+
+    result = api.check_text(HIDDEN.format(brk=brk), "p.policy")
+    assert result.ok, result.diagnostics
+    when = api.compile_result(result)["clauses"][0]["when"]
+    assert when == {"all": [{"field": "text", "mentions": "w"},
+                            {"field": "account.kind", "in": ["personal"]}]}
+    from toolkit.testing import run_examples
+
+    assert not run_examples(api.compile_result(result)).failed
+
+
+@pytest.mark.parametrize("brk", list(BREAKS.values()), ids=list(BREAKS))
+def test_fmt_keeps_the_compiled_rules_of_a_policy_with_odd_line_breaks(runner: CliRunner, tmp_path: Path,
+                                                                        brk: str) -> None:
+    from toolkit import api
+    from toolkit.rules import dumps
+
+    def rules(path: Path) -> str:
+        data = api.compile_result(api.check_file(path))
+        data["content_hash"] = ""
+        for item in (*data["clauses"], *data["examples"]):
+            item["source"] = {}
+        return dumps(data)
+
+    path = tmp_path / "p.policy"
+    path.write_bytes(HIDDEN.format(brk=brk).encode("utf-8"))
+    before = rules(path)
+    result = runner.invoke(cli, ["fmt", str(path)])
+    assert result.exit_code == 0, result.output
+    after = path.read_text(encoding="utf-8")
+    assert "# on personal accounts\n                and account.kind is personal" in after
+    assert rules(path) == before
+
+
+def test_the_soundness_check_compares_compiled_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit import formatter
+
+    before = HIDDEN.format(brk="\n")
+    after = formatter.layout(before).replace("and account.kind is personal", "and account.kind is official")
+    # Even if the comparison of the models missed a change, the rule sets' bytes do not.
+    monkeypatch.setattr(formatter, "_model", lambda text, name: ())
+    monkeypatch.setattr(formatter, "_signature", lambda stream: [])
+    with pytest.raises(formatter.UnsoundFormat, match="would change its compiled rules"):
+        formatter.check_sound(before, after, "p.policy")
+
+
+def test_the_soundness_check_reads_the_text_as_given() -> None:
+    from toolkit import formatter
+
+    # A text the layout normalised (CR made LF) is compared with what was read, not with its own input.
+    seen: list[str] = []
+    real = formatter.check_sound
+
+    def spy(before: str, after: str, name: str = "<input>") -> None:
+        seen.append(before)
+        real(before, after, name)
+
+    text = HIDDEN.format(brk="\r")
+    import unittest.mock
+
+    with unittest.mock.patch.object(formatter, "check_sound", spy):
+        formatter.format_source(text, "p.policy")
+    assert seen == [text]
+
+
+def test_lines_end_at_a_lone_carriage_return() -> None:
+    from toolkit import api
+
+    result = api.check_text('policy p { title "P" }\rtopic t "T"\rlexicon w { "x" }\rsignal s means text mentons w\r',
+                            "p.policy")
+    [error] = result.errors
+    assert (error.span.line, error.span.col) == (4, 21)
+    assert error.span.snippet() == "signal s means text mentons w\n" + " " * 20 + "^~~~~~~"
+
+
+def test_an_invisible_line_break_outside_a_comment_is_named() -> None:
+    from toolkit import api
+
+    result = api.check_text('policy p { title "P" }\u2028topic t "T"\n', "p.policy")
+    [error] = result.errors
+    assert error.code == "P102"
+    assert error.message.startswith("unexpected character `U+2028`")
+    assert "invisible line or page break" in (error.help or "")
+    assert "\u2028" not in error.span.snippet()

@@ -69,6 +69,9 @@ DEBOUNCE_SECONDS = 0.25
 # ---------------------------------------------------------------------------
 
 
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
 def _units(encoding: str) -> Callable[[str], int]:
     if encoding == lsp.PositionEncodingKind.Utf8:
         return lambda s: len(s.encode("utf-8", "surrogatepass"))
@@ -83,8 +86,9 @@ class Positions:
     def __init__(self, text: str, encoding: str = lsp.PositionEncodingKind.Utf16):
         self.text = text
         self.units = _units(encoding)
+        # `\n`, `\r\n` and a lone `\r` end a line (the protocol's rule, and toolkit.source.Source's).
         self.starts = [0]
-        self.starts.extend(i + 1 for i, ch in enumerate(text) if ch == "\n")
+        self.starts.extend(m.end() for m in _LINE_END.finditer(text))
 
     def position(self, offset: int) -> lsp.Position:
         offset = max(0, min(offset, len(self.text)))
@@ -98,10 +102,8 @@ class Positions:
         if position.line >= len(self.starts):
             return len(self.text)
         start = self.starts[max(0, position.line)]
-        end = self.text.find("\n", start)
-        line = self.text[start:] if end < 0 else self.text[start:end]
-        if line.endswith("\r"):
-            line = line[:-1]
+        end = _LINE_END.search(self.text, start)
+        line = self.text[start:] if end is None else self.text[start : end.start()]
         count = 0
         for i, ch in enumerate(line):
             if count >= position.character:
@@ -241,7 +243,7 @@ def lint_findings(analysis: Analysis) -> list[Any]:
 
 _TOKEN = re.compile(
     r"""
-    (?P<comment>\#[^\n]*)
+    (?P<comment>\#[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*)  # to any line break, as toolkit.syntax reads it
   | (?P<string>"(?:[^"\\]|\\.)*(?:"|\Z))
   | (?P<regex>/(?:[^/\\\n]|\\.)+/[a-z]*)
   | (?P<datetime>\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)

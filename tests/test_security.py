@@ -9,8 +9,12 @@ nesting, broken records, full disks and a language-server client that lies.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,8 +142,10 @@ def test_a_line_break_inside_a_comment_ends_it(brk: str) -> None:
     result = api.check_text(HIDDEN.format(brk=brk), "p.policy")
     assert result.ok, result.diagnostics
     when = api.compile_result(result)["clauses"][0]["when"]
-    assert when == {"all": [{"field": "text", "mentions": "w"},
-                            {"field": "account.kind", "in": ["personal"]}]}
+    # The same condition as when the comment ends at an ordinary line break.
+    plain = api.check_text(HIDDEN.format(brk="\n"), "p.policy")
+    assert when == api.compile_result(plain)["clauses"][0]["when"]
+    assert "account.kind" in str(when)
     from toolkit.testing import run_examples
 
     assert not run_examples(api.compile_result(result)).failed
@@ -218,3 +224,179 @@ def test_an_invisible_line_break_outside_a_comment_is_named() -> None:
     assert error.message.startswith("unexpected character `U+2028`")
     assert "invisible line or page break" in (error.help or "")
     assert "\u2028" not in error.span.snippet()
+
+
+# ---------------------------------------------------------------------------
+# `include` and `compare_with` read only regular .policy files inside the root
+# ---------------------------------------------------------------------------
+
+HEADER = 'policy p {{ title "P"{extra} }}\n'
+SECRET = "SECRET-LINE the first line of a file that is not a policy"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A policy repository (it has `.git`) inside a folder that holds a secret."""
+    (tmp_path / "secret.txt").write_text(SECRET + "\n", encoding="utf-8")
+    (tmp_path / "secret.policy").write_text(SECRET + "\n", encoding="utf-8")
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "policies").mkdir()
+    (root / "policies" / "topics.policy").write_text('topic t "T"\n', encoding="utf-8")
+    return root
+
+
+def validate(runner: CliRunner, root: Path, body: str, extra: str = "") -> tuple[int, str]:
+    path = root / "policies" / "p.policy"
+    path.write_text(HEADER.format(extra=extra) + body, encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(path)])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(("include", "code", "reason"), [
+    ("/etc/passwd", "S226", "only `.policy` files can be named here"),
+    ("../../secret.txt", "S226", "only `.policy` files can be named here"),
+    ("../../secret.policy", "S225", "it lies outside the policy's root"),
+    ("/proc/self/environ", "S226", "only `.policy` files can be named here"),
+], ids=["absolute", "up-not-policy", "up-policy", "environ"])
+def test_include_cannot_leave_the_root_or_read_other_files(runner: CliRunner, repo: Path, include: str, code: str,
+                                                          reason: str) -> None:
+    status, output = validate(runner, repo, f'include "{include}"\n')
+    assert status == 2
+    assert f"error[{code}]: cannot include `{include}`: {reason}" in output
+    assert "SECRET-LINE" not in output and "root:" not in output and "PATH=" not in output
+
+
+def test_include_of_a_link_out_of_the_root_is_refused(runner: CliRunner, repo: Path) -> None:
+    (repo / "policies" / "env.policy").symlink_to("/proc/self/environ")
+    (repo / "policies" / "up.policy").symlink_to(repo.parent / "secret.policy")
+    (repo / "policies" / "dotenv.policy").symlink_to(repo / ".env")
+    (repo / ".env").write_text("TOKEN=SECRET-LINE\n", encoding="utf-8")
+    status, output = validate(runner, repo, 'include "env.policy"\ninclude "up.policy"\ninclude "dotenv.policy"\n')
+    assert status == 2
+    assert "error[S225]: cannot include `env.policy`: it is a link to `/proc/" in output
+    assert "error[S225]: cannot include `up.policy`: it is a link to" in output
+    assert "error[S226]: cannot include `dotenv.policy`: it is a link to `.env`, which is not a `.policy` file" in output
+    assert "SECRET-LINE" not in output and "PATH=" not in output
+
+
+def test_include_inside_the_root_still_works(runner: CliRunner, repo: Path) -> None:
+    (repo / "policies" / "in").mkdir()
+    (repo / "policies" / "in" / "p.policy").write_text(
+        HEADER.format(extra="") + 'include "../topics.policy"\n', encoding="utf-8")
+    (repo / "policies" / "alias.policy").symlink_to(repo / "policies" / "topics.policy")
+    assert runner.invoke(cli, ["validate", str(repo / "policies" / "in" / "p.policy")]).exit_code == 0
+    status, output = validate(runner, repo, 'include "alias.policy"\n')
+    assert status == 0, output
+
+
+def test_a_configured_root_confines_includes(runner: CliRunner, repo: Path) -> None:
+    (repo / "policies" / "in").mkdir()
+    path = repo / "policies" / "in" / "p.policy"
+    path.write_text(HEADER.format(extra="") + 'include "../topics.policy"\n', encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(path)], env={"GOVPOST_ROOT": str(repo / "policies" / "in")})
+    assert result.exit_code == 2
+    assert "error[S225]: cannot include `../topics.policy`: it lies outside the policy's root" in result.output
+    # Outside any repository, the root is the policy's own folder.
+    loose = repo.parent / "loose"
+    (loose / "in").mkdir(parents=True)
+    (loose / "topics.policy").write_text('topic t "T"\n', encoding="utf-8")
+    (loose / "in" / "p.policy").write_text(HEADER.format(extra="") + 'include "../topics.policy"\n',
+                                           encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(loose / "in" / "p.policy")])
+    assert result.exit_code == 2 and "error[S225]" in result.output
+
+
+@pytest.mark.parametrize(("other", "code"), [("/etc/passwd", "S226"), ("../../secret.policy", "S225"),
+                                            ("/dev/zero", "S226")])
+def test_compare_with_is_confined_like_an_include(runner: CliRunner, repo: Path, other: str, code: str) -> None:
+    status, output = validate(runner, repo, "", extra=f' compare_with "{other}"')
+    assert status == 2
+    assert f"error[{code}]: `compare_with` cannot name `{other}`" in output
+    assert "SECRET-LINE" not in output and "root:" not in output
+    result = runner.invoke(cli, ["build", str(repo / "policies" / "p.policy"), "--no-pdf",
+                                 "-o", str(repo / "out")])
+    assert result.exit_code == 2 and f"error[{code}]" in result.output
+
+
+def test_the_language_server_confines_includes(repo: Path) -> None:
+    from toolkit.lsp import analyse
+
+    path = repo / "policies" / "p.policy"
+    text = HEADER.format(extra="") + 'include "/etc/passwd"\ninclude "../../secret.policy"\n'
+    analysis = analyse(path.as_uri(), text, 1, {})
+    found = {(d.code, d.message) for d in analysis.diagnostics}
+    assert ("S226", "cannot include `/etc/passwd`: only `.policy` files can be named here") in found
+    assert any(code == "S225" for code, _ in found)
+    assert not any("root:" in m or "SECRET-LINE" in m for _, m in found)
+
+
+def test_a_policy_linked_out_of_its_repository_is_refused(runner: CliRunner, repo: Path) -> None:
+    (repo / "policies" / "evil.policy").symlink_to("/proc/self/environ")
+    result = runner.invoke(cli, ["validate", str(repo / "policies" / "evil.policy")])
+    assert result.exit_code == 2
+    assert "error[I501]: cannot read" in result.output and "outside the policy's root" in result.output
+    assert "PATH=" not in result.output
+
+
+# ---------------------------------------------------------------------------
+# Devices, pipes and huge files are refused, never read
+# ---------------------------------------------------------------------------
+
+
+def run_govpost(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """`govpost ARGS` in a process of its own: a hang is a timeout, not a frozen test run."""
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def test_include_of_a_pipe_or_a_folder_is_refused_without_reading(repo: Path) -> None:
+    os.mkfifo(repo / "policies" / "fifo.policy")
+    (repo / "policies" / "dir.policy").mkdir()
+    path = repo / "policies" / "p.policy"
+    path.write_text(HEADER.format(extra="") + 'include "fifo.policy"\ninclude "dir.policy"\n', encoding="utf-8")
+    for command in ("validate", "lint"):
+        done = run_govpost(command, str(path), cwd=repo)
+        assert done.returncode == 2, done.stderr
+        assert "error[S226]: cannot include `fifo.policy`: it is a pipe, not a regular file" in done.stdout + done.stderr
+        assert "error[S226]: cannot include `dir.policy`: it is a folder, not a regular file" in (done.stdout
+                                                                                                  + done.stderr)
+
+
+def test_include_of_a_device_is_refused(repo: Path) -> None:
+    device = repo / "policies" / "zero.policy"
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero's device numbers
+    except OSError:
+        pytest.skip("this machine does not let the tests make a device node")
+    path = repo / "policies" / "p.policy"
+    path.write_text(HEADER.format(extra="") + 'include "zero.policy"\n', encoding="utf-8")
+    done = run_govpost("validate", str(path), cwd=repo)
+    assert done.returncode == 2
+    assert "error[S226]: cannot include `zero.policy`: it is a device, not a regular file" in done.stdout + done.stderr
+
+
+def test_a_policy_file_is_at_most_a_mebibyte(runner: CliRunner, repo: Path) -> None:
+    from toolkit.confine import MAX_POLICY_BYTES
+
+    big = repo / "policies" / "big.policy"
+    big.write_text("# " + "x" * MAX_POLICY_BYTES + "\n", encoding="utf-8")
+    status, output = validate(runner, repo, 'include "big.policy"\n')
+    assert status == 2
+    assert "error[I504]: cannot include `big.policy`: it is larger than 1,048,576 bytes" in output
+    result = runner.invoke(cli, ["validate", str(big)])
+    assert result.exit_code == 2
+    assert "error[I504]: cannot read" in result.output
+
+
+def test_validating_dev_zero_stops_at_the_limit(tmp_path: Path) -> None:
+    done = run_govpost("validate", "/dev/zero", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "error[I504]: cannot read `/dev/zero`: it is larger than 1,048,576 bytes" in done.stderr + done.stdout
+
+
+def test_build_with_compare_with_a_device_ends(tmp_path: Path) -> None:
+    (tmp_path / "p.policy").write_text(HEADER.format(extra=' compare_with "/dev/zero"'), encoding="utf-8")
+    done = run_govpost("build", "p.policy", "--no-pdf", "-o", "out", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "error[S226]: `compare_with` cannot name `/dev/zero`" in done.stderr + done.stdout

@@ -24,6 +24,8 @@ class CheckResult:
     content_hash: str = ""
     sources: list[Any] = field(default_factory=list)
     comments: dict[str, Any] = field(default_factory=dict)
+    #: The folder on disk the policy's files lie in (its repository), when read from disk.
+    root: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -50,7 +52,7 @@ def check_file(path: str | Path, reader: Any = None) -> CheckResult:
         diags.extend(check_policy(policy))
     diags = sort_diagnostics(diags)
     return CheckResult(policy if not has_errors(diags) else None, diags, loaded.content_hash,
-                       loaded.sources, loaded.comments)
+                       loaded.sources, loaded.comments, loaded.root)
 
 
 def check_text(text: str, name: str = "<text>", reader: Any = None) -> CheckResult:
@@ -64,7 +66,7 @@ def check_text(text: str, name: str = "<text>", reader: Any = None) -> CheckResu
         diags.extend(check_policy(loaded.policy))
     diags = sort_diagnostics(diags)
     return CheckResult(loaded.policy if not has_errors(diags) else None, diags, loaded.content_hash,
-                       loaded.sources, loaded.comments)
+                       loaded.sources, loaded.comments, loaded.root)
 
 
 def compile_result(result: CheckResult) -> dict[str, Any]:

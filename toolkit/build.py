@@ -166,7 +166,7 @@ def build_artifacts(policy_path: str | Path, options: BuildOptions) -> tuple[dic
         other_path = policy_path.parent / policy.meta.compare_with
         # In a fresh process, load WeasyPrint on this core while the other decides the comparison.
         side = _comparison_on_the_side if options.pdf and _can_overlap() else _comparison_here
-        errors, compared_with, comparison = side(result.content_hash, ruleset, other_path)
+        errors, compared_with, comparison = side(result.content_hash, ruleset, other_path, result.root)
         if errors is not None:
             raise BuildError("B603", f"`compare_with` names `{policy.meta.compare_with}`, which cannot be used: "
                                     "it has errors or cannot be read", errors)
@@ -264,9 +264,15 @@ def _compare(hash_a: str, ruleset_a: dict[str, Any], hash_b: str, ruleset_b: dic
     return _COMPARISONS[key]
 
 
-def _comparison_here(hash_a: str, ruleset_a: dict[str, Any], other_path: Path) -> tuple[Any, str | None, Any]:
-    """``(errors, other policy id, comparison)``: errors (diagnostics) when the other policy cannot be used."""
-    other = api.check_file(other_path)
+def _comparison_here(hash_a: str, ruleset_a: dict[str, Any], other_path: Path,
+                     root: Path | None = None) -> tuple[Any, str | None, Any]:
+    """``(errors, other policy id, comparison)``: errors (diagnostics) when the other policy cannot be used.
+
+    The other policy is read as an included file is: a regular file inside this policy's root.
+    """
+    from .load import FileReader
+
+    other = api.check_file(other_path, FileReader(root, regular_only=True))
     if not other.ok:
         return other.errors, None, None
     other_rs = api.compile_result(other)
@@ -284,7 +290,8 @@ def _can_overlap() -> bool:
             and not render.renderer_loaded())
 
 
-def _comparison_on_the_side(hash_a: str, ruleset_a: dict[str, Any], other_path: Path) -> tuple[Any, str | None, Any]:
+def _comparison_on_the_side(hash_a: str, ruleset_a: dict[str, Any], other_path: Path,
+                            root: Path | None = None) -> tuple[Any, str | None, Any]:
     """:func:`_comparison_here` in a forked child, while this process imports WeasyPrint (2 cores).
 
     Checking, compiling and comparing the other policy (0.3-0.45 s) and importing WeasyPrint
@@ -298,12 +305,12 @@ def _comparison_on_the_side(hash_a: str, ruleset_a: dict[str, Any], other_path: 
     except OSError:
         os.close(read_end)
         os.close(write_end)
-        return _comparison_here(hash_a, ruleset_a, other_path)
+        return _comparison_here(hash_a, ruleset_a, other_path, root)
     if pid == 0:  # the child: compute, send, and leave without running any of the parent's exit code
         status = 1
         try:
             os.close(read_end)
-            data = pickle.dumps(_comparison_here(hash_a, ruleset_a, other_path), pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(_comparison_here(hash_a, ruleset_a, other_path, root), pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_end, "wb") as pipe:
                 pipe.write(data)
             status = 0
@@ -315,7 +322,7 @@ def _comparison_on_the_side(hash_a: str, ruleset_a: dict[str, Any], other_path: 
         data = pipe.read()
     _, status = os.waitpid(pid, 0)
     if status != 0 or not data:
-        return _comparison_here(hash_a, ruleset_a, other_path)
+        return _comparison_here(hash_a, ruleset_a, other_path, root)
     answer: tuple[Any, str | None, Any] = pickle.loads(data)
     return answer
 

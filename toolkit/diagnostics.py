@@ -60,6 +60,8 @@ CODES: dict[str, str] = {
     "S222": "empty lexicon or lexicon entry",
     "S223": "outcome that cannot be expected of a clause",
     "S224": "no policy header",
+    "S225": "file outside the policy's root",
+    "S226": "file that is not a policy",
     # Lexicons: attributes, phrase syntax, slots and data files
     "S230": "lexicon attribute given more than once",
     "S231": "invalid phrase in a lexicon entry",
@@ -82,6 +84,7 @@ CODES: dict[str, str] = {
     "I501": "file cannot be read",
     "I502": "file is not valid UTF-8",
     "I503": "request or upload too large",
+    "I504": "file too large",
     # The web application (govpost serve)
     "W701": "too many requests",
     "W702": "form token missing or wrong",

@@ -122,7 +122,11 @@ def _norm(path: str) -> str:
 
 
 class OverlayReader(Reader):
-    """Reads a file from the editor's open buffer if there is one, else from disk."""
+    """Reads a file from the editor's open buffer if there is one, else from disk.
+
+    What a document may include is confined as on the command line (toolkit.confine):
+    an open buffer is no exception, so the editor shows the errors `govpost validate` gives.
+    """
 
     def __init__(self, buffers: dict[str, str]):
         self.buffers = {_norm(k): v for k, v in buffers.items()}
@@ -133,6 +137,18 @@ class OverlayReader(Reader):
         if text is not None:
             return text
         return self.disk.read(path)
+
+    def read_included(self, path: str) -> str:
+        text = self.buffers.get(_norm(path))
+        if text is not None:
+            return text
+        return self.disk.read_included(path)
+
+    def refuse(self, path: str, main: str, suffix: str = ".policy") -> Any:
+        return self.disk.refuse(path, main, suffix)
+
+    def root_of(self, main: str) -> Path:
+        return self.disk.root_of(main)
 
 
 def document_name(uri: str) -> str:
@@ -1197,6 +1213,8 @@ async def definition(ls: GovpostServer, params: lsp.DefinitionParams) -> list[ls
         path = _norm(posixpath.join(posixpath.dirname(state.name), target.name))
         if not Path(path).exists() and path not in {s.name for s in ls.docs.values()}:
             return None
+        if FileReader().refuse(path, state.name) is not None:
+            return None  # not a file the policy may include: its diagnostic says why
         origin = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
         return [lsp.Location(uri=_uri_for(ls, path), range=origin)]
     if known is None or known.symbols is None:

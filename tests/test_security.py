@@ -400,3 +400,121 @@ def test_build_with_compare_with_a_device_ends(tmp_path: Path) -> None:
     done = run_govpost("build", "p.policy", "--no-pdf", "-o", "out", cwd=tmp_path)
     assert done.returncode == 2
     assert "error[S226]: `compare_with` cannot name `/dev/zero`" in done.stderr + done.stdout
+
+
+# ---------------------------------------------------------------------------
+# Deep nesting is a located error, never a crash
+# ---------------------------------------------------------------------------
+
+
+def nested_policy(kind: str, depth: int) -> str:
+    """A policy whose `kind` (not, andor, sections, post, header) nests `depth` levels."""
+    when = "text mentions w"
+    example = 'example "a" { text: "forbidden word" } expect prohibited'
+    header = 'title "P"'
+    if kind == "not":
+        when = "not " * (depth - depth % 2) + when + (" and not text mentions v" if depth % 2 else "")
+    elif kind == "andor":
+        for i in range(depth):
+            when = f"text mentions w {'and' if i % 2 else 'or'} ({when})"
+    elif kind == "post":
+        example = 'example "a" { text: "forbidden word", labels: ' + "[" * (depth - 1) + '"x"' + "]" * (depth - 1)
+        example += " } expect prohibited"
+    elif kind == "header":
+        header += " signatory " + "{ name " * depth + '"x"' + " }" * depth
+    clause = (f'clause c "C" {{ topic t text "No." outcome prohibited when {when}\n'
+              f'    {example} }}')
+    body = clause
+    for i in range(depth if kind == "sections" else 1):
+        body = f'section s{i} "S" {{\n{body}\n}}'
+    return (f'policy p {{ {header} }}\ntopic t "T"\nlexicon w {{ "forbidden word" }}\nlexicon v {{ "other" }}\n'
+            f"{body}\n")
+
+
+def every_command(runner: CliRunner, path: Path, tmp_path: Path) -> dict[str, int]:
+    codes = {}
+    for name, args in {
+        "validate": ["validate", str(path)],
+        "lint": ["lint", str(path)],
+        "test": ["test", str(path)],
+        "textconv": ["textconv", str(path)],
+        "fmt": ["fmt", "--check", str(path)],
+        "diff": ["diff", str(path), str(path)],
+        "compare": ["compare", str(path), str(path)],
+        "compile": ["compile", str(path), "-o", str(tmp_path / "out")],
+        "build": ["build", str(path), "--no-pdf", "-o", str(tmp_path / "out")],
+        "check": ["check", str(path), "--text", "forbidden word"],
+    }.items():
+        result = runner.invoke(cli, args)
+        assert "Traceback" not in result.output and "internal error" not in result.output, (name, result.output)
+        assert not isinstance(result.exception, RecursionError), name
+        codes[name] = result.exit_code
+    return codes
+
+
+@pytest.mark.parametrize("kind", ["not", "andor", "sections", "post", "header"])
+def test_the_deepest_nesting_allowed_works_everywhere(runner: CliRunner, tmp_path: Path, kind: str) -> None:
+    from toolkit.lsp import analyse
+    from toolkit.syntax import MAX_NESTING
+
+    path = tmp_path / "p.policy"
+    path.write_text(nested_policy(kind, MAX_NESTING), encoding="utf-8")
+    codes = every_command(runner, path, tmp_path)
+    if kind in ("not", "andor", "sections"):
+        assert set(codes.values()) <= {0, 1}, codes
+    else:  # the values are not valid posts or header values: errors, reported as errors
+        assert codes["validate"] == 2 and 3 not in codes.values(), codes
+    analyse(path.as_uri(), path.read_text(encoding="utf-8"), 1, {})
+
+
+@pytest.mark.parametrize(("kind", "depth", "what"), [
+    ("not", 33, "condition"), ("not", 500, "condition"), ("andor", 1000, "condition"),
+    ("sections", 33, "section"), ("sections", 1000, "section"), ("post", 1000, "example post"),
+    ("header", 1000, "header value"),
+])
+def test_nesting_too_deep_is_a_located_error(runner: CliRunner, tmp_path: Path, kind: str, depth: int,
+                                             what: str) -> None:
+    from toolkit.lsp import analyse
+
+    path = tmp_path / "p.policy"
+    text = nested_policy(kind, depth)
+    path.write_text(text, encoding="utf-8")
+    codes = every_command(runner, path, tmp_path)
+    assert codes["textconv"] == 0  # it prints a file it cannot read as it is
+    assert {c for name, c in codes.items() if name != "textconv"} == {2}, codes
+    result = runner.invoke(cli, ["validate", str(path)])
+    assert re.search(rf"p\.policy:\d+:\d+: error\[P105\]: this {what} is nested more than 32 levels deep",
+                     result.output), result.output
+    assert any(d.code == "P105" for d in analyse(path.as_uri(), text, 1, {}).diagnostics)
+
+
+@pytest.mark.parametrize("depth", [200, 5000])
+def test_a_rule_set_nested_too_deeply_is_refused(runner: CliRunner, tmp_path: Path, depth: int) -> None:
+    import json
+
+    from support import POLICIES
+
+    rules = json.loads((POLICIES / "minimal.rules.json").read_text(encoding="utf-8"))
+    text = json.dumps(rules)
+    deep = '{"not": ' * depth + '{"labelled": "x"}' + "}" * depth
+    first_when = json.dumps(rules["clauses"][0]["when"])
+    path = tmp_path / "deep.rules.json"
+    path.write_text(text.replace(first_when, deep, 1), encoding="utf-8")
+    result = runner.invoke(cli, ["check", str(path), "--text", "hello"])
+    assert result.exit_code == 2, result.output
+    assert "error[C401]: not a govpost rule set" in result.output
+
+
+def test_a_rule_set_compiled_from_the_deepest_policy_is_read(tmp_path: Path) -> None:
+    from toolkit import api, rules
+    from toolkit.syntax import MAX_NESTING
+
+    when = "text mentions v"
+    for i in range(MAX_NESTING):
+        when = f"text mentions v {'and' if i % 2 else 'or'} ({when})"
+    # An exception's condition sits deepest in the rule set's JSON.
+    text = nested_policy("andor", MAX_NESTING).replace("outcome prohibited when",
+                                                        f'outcome prohibited unless "u" {when} when', 1)
+    result = api.check_text(text, "p.policy")
+    assert result.ok, result.diagnostics
+    rules.loads(rules.dumps(api.compile_result(result)))

@@ -35,6 +35,7 @@ CODES: dict[str, str] = {
     "P102": "unexpected character",
     "P103": "unexpected end of file",
     "P104": "unterminated string",
+    "P105": "nesting too deep",
     # Structure of the policy
     "S201": "undefined name",
     "S202": "duplicate identifier",

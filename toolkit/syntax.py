@@ -20,6 +20,13 @@ from .source import LINE_BREAKS, Source, Span
 #: are mostly echoes of the first ones.
 MAX_SYNTAX_ERRORS = 10
 
+#: How deeply a policy may nest: ``and``/``or``/``not`` in a condition, a section in a
+#: section, ``{…}`` and ``[…]`` in an example post or a header value. Every stage after
+#: the parser (lowering, the checks, the compiler, the checker, the solver, the
+#: printer, the linter) walks these recursively; this bound keeps all of them far
+#: from Python's recursion limit. The bundled policies nest at most 3 deep.
+MAX_NESTING = 32
+
 # Names for terminals as a drafter would say them.
 _TERMINAL_NAMES = {
     "IDENT": "a name",
@@ -160,7 +167,43 @@ def parse_source(source: Source) -> ParseResult:
         Comment(str(tok), Span(source, tok.start_pos or 0, tok.end_pos or 0)) for tok in _SINK.items
     )
     _SINK.items = []
+    too_deep = _too_deep(source, tree)
+    if too_deep is not None:
+        raise DiagnosticError([too_deep])
     return ParseResult(tree, comments)
+
+
+# The rules that nest, and what a drafter calls each.
+_NESTING = {"and_cond": "condition", "or_cond": "condition", "not_cond": "condition", "section": "section",
+            "post_literal": "example post", "list_lit": "example post", "record_value": "header value"}
+_HINTS = {
+    "condition": "name a part of it with `signal NAME means …` and use the name instead",
+    "section": "put sections side by side instead of one inside another",
+    "example post": "an example post needs only a few levels of `{…}` and `[…]`",
+    "header value": "a header value such as `signatory { … }` needs one level",
+}
+_WORD = re.compile(r"[A-Za-z_][\w-]*|\S")
+
+
+def _too_deep(source: Source, tree: Tree[Token]) -> Diagnostic | None:
+    """P105 at the first construct nested more than :data:`MAX_NESTING` deep, found without recursion."""
+    # Each kind counts on its own: a condition in a section ten deep may still nest 32 deep.
+    stack: list[tuple[Tree[Token], dict[str, int]]] = [(tree, {})]
+    while stack:
+        node, depths = stack.pop()
+        kind = _NESTING.get(str(node.data))
+        if kind is not None:
+            depth = depths.get(kind, 0) + 1
+            depths = {**depths, kind: depth}
+            if depth > MAX_NESTING:
+                meta = node.meta
+                start = 0 if getattr(meta, "empty", True) else meta.start_pos
+                word = _WORD.match(source.text, start)
+                end = word.end() if word else start
+                return Diagnostic("P105", f"this {kind} is nested more than {MAX_NESTING} levels deep",
+                                  Span(source, start, end), help=_HINTS[kind])
+        stack.extend((child, depths) for child in reversed(node.children) if isinstance(child, Tree))
+    return None
 
 
 def _collect_errors(source: Source, first: UnexpectedInput, text: str) -> list[Diagnostic]:

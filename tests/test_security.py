@@ -518,3 +518,160 @@ def test_a_rule_set_compiled_from_the_deepest_policy_is_read(tmp_path: Path) -> 
     result = api.check_text(text, "p.policy")
     assert result.ok, result.diagnostics
     rules.loads(rules.dumps(api.compile_result(result)))
+
+
+# ---------------------------------------------------------------------------
+# One bad record is reported, and the run goes on
+# ---------------------------------------------------------------------------
+
+PATTERN_POLICY = (
+    'policy p { title "P" }\ntopic t "T"\npattern num /\\d{5}/\nlexicon w { "forbidden word" }\n'
+    'section s "S" { clause c "C" { topic t text "No." outcome prohibited when text matches num or text mentions w } }\n'
+)
+
+
+@pytest.fixture
+def pattern_policy(tmp_path: Path) -> Path:
+    path = tmp_path / "pattern.policy"
+    path.write_text(PATTERN_POLICY, encoding="utf-8")
+    return path
+
+
+def check_records(runner: CliRunner, policy: Path, path: Path, *args: str) -> tuple[int, list[dict], str]:
+    import json
+
+    result = runner.invoke(cli, ["check", str(policy), str(path), "--format", "jsonl", *args])
+    assert "internal error" not in result.output, result.output
+    return result.exit_code, [json.loads(line) for line in result.stdout.splitlines()], result.stderr
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_bad_json_lines_are_reported_and_the_run_goes_on(runner: CliRunner, tmp_path: Path, pattern_policy: Path,
+                                                         jobs: str) -> None:
+    lines = [
+        '{"text": "file 12345"}',
+        "[" * 1025 + "]" * 1025,
+        '{"text": "' + "{" * 0 + '", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"text": "a lone \\ud800 surrogate 12345"}',
+        '{"text": "a lone low \\udc00 surrogate"}',
+        '{"text": "forbidden word", "n": ' + "9" * 5000 + "}",
+        '{"text": "' + "x" * (1 << 20) + '"}',
+        '{"text": "last 12345"}',
+    ]
+    path = tmp_path / "posts.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status, records, stderr = check_records(runner, pattern_policy, path, "--jobs", jobs)
+    assert status == 2
+    assert [r["record"] for r in records] == list(range(1, 9))
+    assert [r.get("outcome") or r["errors"][0]["code"] for r in records] == [
+        "prohibited", "R301", "R301", "R311", "R311", "R301", "R312", "prohibited"]
+    assert "nested too deeply" in records[1]["errors"][0]["message"]
+    assert "`text` holds `\\ud800`, half of a surrogate pair" in records[3]["errors"][0]["message"]
+    assert "a number is too long" in records[5]["errors"][0]["message"]
+    assert "posts.jsonl:7: error[R312]: record 7: the line is 1,048,588 characters long" in stderr
+
+
+def test_bad_elements_of_a_json_array_are_reported_and_the_rest_read(runner: CliRunner, tmp_path: Path,
+                                                                    pattern_policy: Path) -> None:
+    elements = [
+        '{"text": "file 12345"}',
+        "[" * 3000 + "]" * 3000,
+        '{"text": "a \\ud800 b"}',
+        '{"text": "' + 'q\\"' * 400_000 + '"}',
+        "1" * 5000,
+        '{"text": "last 12345"}',
+    ]
+    path = tmp_path / "posts.json"
+    path.write_text("[\n" + ",\n".join(elements) + "\n]\n", encoding="utf-8")
+    status, records, _ = check_records(runner, pattern_policy, path)
+    assert status == 2
+    assert [(r["record"], r["line"]) for r in records] == [(i, i + 1) for i in range(1, 7)]
+    assert [r.get("outcome") or r["errors"][0]["code"] for r in records] == [
+        "prohibited", "R301", "R311", "R312", "R301", "prohibited"]
+
+
+def test_a_parquet_text_that_is_not_utf8_is_one_bad_record(runner: CliRunner, tmp_path: Path,
+                                                           pattern_policy: Path) -> None:
+    import struct
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = [b"file 12345", b"bad \xff byte", b"last 12345"]
+    offsets = [0]
+    for d in data:
+        offsets.append(offsets[-1] + len(d))
+    column = pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(struct.pack(f"<{len(offsets)}i",
+                                                                                           *offsets)),
+                                                            pa.py_buffer(b"".join(data))])
+    path = tmp_path / "posts.parquet"
+    pq.write_table(pa.table({"text": column}), path)
+    status, records, _ = check_records(runner, pattern_policy, path)
+    assert status == 2
+    assert [r.get("outcome") or r["errors"][0]["code"] for r in records] == ["prohibited", "R311", "prohibited"]
+
+
+def test_text_that_is_not_utf8_on_the_command_line_is_a_bad_record(runner: CliRunner, pattern_policy: Path) -> None:
+    # Python hands a command-line byte that is not UTF-8 to the program as a lone surrogate (U+DC80-U+DCFF).
+    result = runner.invoke(cli, ["check", str(pattern_policy), "--text", "a\udcffb 12345"])
+    assert result.exit_code == 2
+    assert "<options>:1: error[R311]: record 1: `text` is not valid UTF-8: it holds the byte 0xff" in result.stderr
+    done = subprocess.run([sys.executable, "-m", "toolkit", "check", str(pattern_policy), "--text", b"a\xffb 12345"],
+                          capture_output=True, check=False, timeout=60)
+    assert done.returncode == 2
+    assert b"error[R311]" in done.stderr and b"internal error" not in done.stderr
+
+
+def test_a_post_longer_than_a_mebibyte_is_a_bad_record(runner: CliRunner, pattern_policy: Path,
+                                                       tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["check", str(pattern_policy), "--text", "word " * 300_000])
+    assert result.exit_code == 2
+    assert "error[R312]: record 1: the post holds 1,500,0" in result.stderr
+    path = tmp_path / "posts.csv"
+    path.write_text("text\nfile 12345\n\"" + "word " * 300_000 + "\"\nlast 12345\n", encoding="utf-8")
+    status, records, _ = check_records(runner, pattern_policy, path)
+    assert status == 2
+    assert [r.get("outcome") or r["errors"][0]["code"] for r in records] == ["prohibited", "R312", "prohibited"]
+
+
+# ---------------------------------------------------------------------------
+# A CSV quote that is never closed loses no record
+# ---------------------------------------------------------------------------
+
+
+def test_an_unterminated_csv_quote_is_reported_and_the_rows_after_it_read(runner: CliRunner, tmp_path: Path,
+                                                                        pattern_policy: Path) -> None:
+    path = tmp_path / "posts.csv"
+    path.write_text('text,platform\nfile 12345,x\n"never closed 12345,x\nsecond 12345,x\na cell,x\n'
+                    'last 12345,x\n', encoding="utf-8")
+    status, records, stderr = check_records(runner, pattern_policy, path)
+    assert status == 2
+    assert [(r["record"], r["line"], r.get("outcome") or r["errors"][0]["code"]) for r in records] == [
+        (1, 2, "prohibited"), (2, 3, "R301"), (3, 4, "prohibited"), (4, 5, "permitted"), (5, 6, "prohibited")]
+    assert ("posts.csv:3: error[R301]: record 2: not a valid CSV row: the quote it opens is never closed; "
+            "the 3 lines after it are read again as rows") in stderr
+
+
+def test_a_quoted_cell_over_several_lines_is_one_record(runner: CliRunner, tmp_path: Path,
+                                                        pattern_policy: Path) -> None:
+    path = tmp_path / "posts.csv"
+    path.write_text('text\nfirst\n"two\nlines 12345"\nlast\n', encoding="utf-8")
+    status, records, _ = check_records(runner, pattern_policy, path)
+    assert status == 1
+    assert [(r["line"], r["outcome"]) for r in records] == [(2, "permitted"), (3, "prohibited"), (5, "permitted")]
+
+
+def test_a_csv_row_longer_than_a_record_is_reported_and_skipped(runner: CliRunner, tmp_path: Path,
+                                                               pattern_policy: Path) -> None:
+    path = tmp_path / "posts.csv"
+    # A line of 3 million characters, then a quoted cell of 1,200 lines of 1,000 characters.
+    path.write_text("text\nfirst 12345\n" + "x" * 3_000_000 + "\n\"" + ("y" * 1000 + "\n") * 1200
+                    + "\"\nlast 12345\n", encoding="utf-8")
+    status, records, _ = check_records(runner, pattern_policy, path)
+    assert status == 2
+    found = [(r["line"], r.get("outcome") or r["errors"][0]["code"]) for r in records]
+    assert found[:3] == [(2, "prohibited"), (3, "R312"), (4, "R312")]
+    # The lines after the start of the cell that was too long are rows again; the last `"` opens a quote
+    # that is never closed, and the line after it is read again.
+    assert found[-2:] == [(1204, "R301"), (1205, "prohibited")]
+    assert len({line for line, _ in found}) == len(found)  # every line is in one record only

@@ -78,6 +78,8 @@ CODES: dict[str, str] = {
     "R308": "label the policy does not declare",
     "R309": "record is not a result of govpost check",
     "R310": "result that its rule set does not give",
+    "R311": "text that is not valid Unicode",
+    "R312": "record too large",
     # Compiled rule sets
     "C401": "not a govpost rule set",
     "C402": "unsupported rule-set version",

@@ -675,3 +675,257 @@ def test_a_csv_row_longer_than_a_record_is_reported_and_skipped(runner: CliRunne
     # that is never closed, and the line after it is read again.
     assert found[-2:] == [(1204, "R301"), (1205, "prohibited")]
     assert len({line for line, _ in found}) == len(found)  # every line is in one record only
+
+
+# ---------------------------------------------------------------------------
+# A write that fails (full disk, not a folder) is exit 2 and keeps what was there
+# ---------------------------------------------------------------------------
+
+
+def full_disk_run(args: list[str], cwd: Path, limit: int = 300) -> subprocess.CompletedProcess[str]:
+    """`govpost ARGS` where no file may grow past `limit` bytes: every larger write fails as on a full disk."""
+    import resource
+    import signal
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], cwd=cwd, capture_output=True, text=True,
+                          preexec_fn=limited, timeout=120, check=False)
+
+
+def visible(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files and unfinished sets anywhere under an output folder."""
+    out = [str(p.relative_to(folder)) for p in folder.rglob("*") if re.search(r"\.(tmp|link)$", p.name)]
+    for home in (folder / ".govpost").glob("*"):
+        current = os.readlink(home / "current") if (home / "current").is_symlink() else None
+        out += [str(g.relative_to(folder)) for g in home.iterdir() if g.name not in ("current", current)]
+    return out
+
+
+def test_every_writing_command_fails_cleanly_on_a_full_disk(tmp_path: Path) -> None:
+    import json
+
+    shutil.copy(BUILD / "circular.policy", tmp_path / "circular.policy")
+    shutil.copy(BUILD / "guidance.policy", tmp_path / "guidance.policy")
+    (tmp_path / "posts.jsonl").write_text(json.dumps({"text": "Vote for the Purple Party!"}) * 0
+                                          + '{"text": "x"}\n' * 40 + "oops\n", encoding="utf-8")
+    (tmp_path / "messy.policy").write_text(
+        (tmp_path / "guidance.policy").read_text(encoding="utf-8").replace("\n", "\n\n\n"), encoding="utf-8")
+    commands = {
+        "compile": (["compile", "circular.policy", "-o", "out"], ["out/test-circular.rules.json"]),
+        "check": (["check", "circular.policy", "posts.jsonl", "-o", "out/results.jsonl", "--errors", "out/bad.jsonl"],
+                  ["out/results.jsonl", "out/bad.jsonl"]),
+        "test": (["test", "circular.policy", "--junit", "out/junit.xml"], ["out/junit.xml"]),
+        "diff": (["diff", "circular.policy", "guidance.policy", "-o", "out/diff.txt"], ["out/diff.txt"]),
+        "compare": (["compare", "circular.policy", "guidance.policy", "-o", "out/compare.txt"], ["out/compare.txt"]),
+        "lint": (["lint", "circular.policy", "--format", "json", "-o", "out/lint.json"], ["out/lint.json"]),
+        "fmt": (["fmt", "messy.policy"], ["messy.policy"]),
+        "build": (["build", "circular.policy", "--no-pdf", "-o", "out"],
+                  ["out/test-circular.html", "out/test-circular.rules.json"]),
+    }
+    (tmp_path / "out").mkdir()
+    for name, (args, outputs) in commands.items():
+        for output in outputs:
+            if name != "fmt":
+                (tmp_path / output).write_text(f"earlier {output}\n", encoding="utf-8")
+        before = {o: (tmp_path / o).read_bytes() for o in outputs}
+        done = full_disk_run(args, tmp_path)
+        assert done.returncode == 2, (name, done.stdout, done.stderr)
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr, name
+        code = "B606" if name == "build" else "I505"
+        assert f"error[{code}]" in done.stderr, (name, done.stderr)
+        assert "File too large" in done.stderr, name
+        assert {o: (tmp_path / o).read_bytes() for o in outputs} == before, name
+        assert leftovers(tmp_path / "out") == [], name
+
+
+def test_an_output_that_is_not_a_folder_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("a file, not a folder", encoding="utf-8")
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"text": "x"}\n', encoding="utf-8")
+    for args in (["compile", str(CIRCULAR), "-o", str(tmp_path / "file" / "out")],
+                 ["check", str(CIRCULAR), str(posts), "-o", str(tmp_path / "file" / "r.jsonl")],
+                 ["diff", str(CIRCULAR), str(CIRCULAR), "-o", str(tmp_path / "file" / "d.txt")]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "error[I505]: cannot write" in result.stderr and "Not a directory" in result.stderr
+
+
+# ---------------------------------------------------------------------------
+# A build's outputs are one set: all old or all new, whatever happens
+# ---------------------------------------------------------------------------
+
+
+def two_versions(folder: Path) -> tuple[Path, Path]:
+    """The same policy (same id, so the same output names) in two versions, A and B."""
+    text = (BUILD / "circular.policy").read_text(encoding="utf-8")
+    shutil.copy(BUILD / "guidance.policy", folder / "guidance.policy")
+    a, b = folder / "a.policy", folder / "b.policy"
+    a.write_text(text.replace('"Guidelines on social', '"VERSION-A guidelines on social', 1), encoding="utf-8")
+    b.write_text(text.replace('"Guidelines on social', '"VERSION-B guidelines on social', 1), encoding="utf-8")
+    assert a.read_text(encoding="utf-8") != b.read_text(encoding="utf-8")
+    return a, b
+
+
+def versions_seen(out: Path) -> set[str]:
+    """Which version each visible output comes from (a consistent set gives one)."""
+    seen = set()
+    for path in out.iterdir():
+        if path.is_file():
+            data = path.read_bytes()
+            seen |= {v for v in ("VERSION-A", "VERSION-B") if v.encode() in data}
+    return seen
+
+
+KILL_AT = """
+import os, signal, sys
+real = os.replace
+count = [0]
+def replace(*args, **kwargs):
+    count[0] += 1
+    if sys.argv[2] == "before" and count[0] == int(sys.argv[1]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(*args, **kwargs)
+    if sys.argv[2] == "after" and count[0] == int(sys.argv[1]):
+        os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace
+from toolkit.cli import main
+main(sys.argv[3:])
+"""
+
+
+@pytest.mark.slow  # up to twenty builds in processes of their own: about 2-4 s
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("earlier", ["set", "files"])
+def test_a_build_killed_at_any_rename_leaves_one_whole_set(tmp_path: Path, when: str, earlier: str) -> None:
+    a, b = two_versions(tmp_path)
+    out = tmp_path / "out"
+    assert run_govpost("build", str(a), "--no-pdf", "-o", str(out), cwd=tmp_path).returncode == 0
+    if earlier == "files":  # outputs as an earlier govpost wrote them: plain files
+        files = visible(out)
+        shutil.rmtree(out)
+        out.mkdir()
+        for name, data in files.items():
+            (out / name).write_bytes(data)
+    assert versions_seen(out) == {"VERSION-A"}
+    kills = 0
+    for kill_at in range(1, 20):
+        done = subprocess.run([sys.executable, "-c", KILL_AT, str(kill_at), when, "build", str(b), "--no-pdf", "-o",
+                               str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+        assert len(versions_seen(out)) == 1, (kill_at, versions_seen(out))
+        assert sorted(visible(out)) == ["test-circular.html", "test-circular.rules.json"]
+        if done.returncode == 0:
+            break
+        assert done.returncode == -9, done.stderr
+        kills += 1
+    assert kills >= 1
+    assert done.returncode == 0 and versions_seen(out) == {"VERSION-B"}
+    # What the killed builds left is gone after the next build.
+    assert run_govpost("build", str(a), "--no-pdf", "-o", str(out), cwd=tmp_path).returncode == 0
+    assert leftovers(out) == []
+    assert versions_seen(out) == {"VERSION-A"}
+
+
+SLOW = """
+import os, sys, time
+real = os.replace
+def replace(*args, **kwargs):
+    time.sleep(0.05)
+    return real(*args, **kwargs)
+os.replace = replace
+from toolkit.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_concurrent_builds_into_one_folder_take_turns(tmp_path: Path) -> None:
+    a, b = two_versions(tmp_path)
+    out = tmp_path / "out"
+    for _round in range(1):
+        procs = [subprocess.Popen([sys.executable, "-c", SLOW, "build", str(p), "--no-pdf", "-o", str(out)],
+                                  cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for p in (a, b, a, b)]
+        for proc in procs:
+            assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+            if proc.stderr:
+                proc.stderr.close()
+        assert len(versions_seen(out)) == 1
+        assert leftovers(out) == []
+
+
+def test_outputs_are_links_into_the_current_set(tmp_path: Path) -> None:
+    from toolkit.build import BuildOptions, build
+
+    out = tmp_path / "out"
+    build(CIRCULAR, BuildOptions(out_dir=out, pdf=False))
+    link = out / "test-circular.html"
+    assert os.readlink(link) == ".govpost/test-circular/current/test-circular.html"
+    assert link.is_file() and stat.S_IMODE(link.stat().st_mode) == 0o666 & ~_umask()
+    assert stat.S_IMODE((out / ".govpost" / "test-circular" / "current").stat().st_mode) == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_files_from_an_earlier_layout_are_adopted_unchanged(tmp_path: Path) -> None:
+    from toolkit.build import BuildOptions, build
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "test-circular.html").write_text("an older build's html", encoding="utf-8")
+    (out / "test-circular.rules.json").write_text("compiled by govpost compile", encoding="utf-8")
+    (out / "notes.txt").write_text("not ours", encoding="utf-8")
+    build(CIRCULAR, BuildOptions(out_dir=out, pdf=False))
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "not ours"
+    assert "<html" in (out / "test-circular.html").read_text(encoding="utf-8")
+    assert leftovers(out) == []
+
+
+def test_a_stale_temporary_file_is_cleaned_and_a_live_one_kept(tmp_path: Path) -> None:
+    from toolkit import atomic
+
+    stale = tmp_path / ".results.jsonl.abcd1234.tmp"
+    stale.write_text("left by a killed writer", encoding="utf-8")
+    live = atomic.open_stream(tmp_path / "other.jsonl")
+    live.write(b"being written")
+    atomic.write_file(tmp_path / "x.json", b"{}")
+    assert not stale.exists()
+    assert Path(live.tmp).exists()
+    live.commit()
+    assert (tmp_path / "other.jsonl").read_bytes() == b"being written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.jsonl", "x.json"]
+
+
+# ---------------------------------------------------------------------------
+# fmt formats what a link points to, and keeps the link
+# ---------------------------------------------------------------------------
+
+
+def test_fmt_on_a_link_formats_its_target(runner: CliRunner, repo: Path) -> None:
+    target = repo / "policies" / "real.policy"
+    target.write_text('policy p {  title   "P" }\ntopic t   "T"\n', encoding="utf-8")
+    link = repo / "policies" / "link.policy"
+    link.symlink_to("real.policy")
+    result = runner.invoke(cli, ["fmt", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == "real.policy"
+    assert target.read_text(encoding="utf-8") == 'policy p {\n    title "P"\n}\n\ntopic t "T"\n'
+
+
+def test_fmt_never_writes_through_a_link_out_of_the_repository(runner: CliRunner, repo: Path) -> None:
+    outside = repo.parent / "outside.policy"
+    outside.write_text('policy p {  title   "P" }\n', encoding="utf-8")
+    (repo / "policies" / "out.policy").symlink_to(outside)
+    result = runner.invoke(cli, ["fmt", str(repo / "policies")])
+    assert result.exit_code == 2
+    assert "error[I501]: cannot read" in result.stderr and "outside the policy's root" in result.stderr
+    assert outside.read_text(encoding="utf-8") == 'policy p {  title   "P" }\n'

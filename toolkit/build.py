@@ -4,11 +4,12 @@
 
     check → compile → run the examples → compare (compare_with) → view-model → HTML → PDF → write
 
-Every artefact is made in memory first; only then are they written, each to
-a temporary file in the output folder, and moved into place with
-:func:`os.replace`. A build that fails at any step (a failing example, a
-template error, a full disk) leaves the outputs of the previous build as
-they were.
+Every artefact is made in memory first; only then are they written, as one
+set (:func:`toolkit.atomic.write_set`): into a fresh directory, switched in
+one rename, under a lock on the output folder. A build that fails at any
+step (a failing example, a template error, a full disk, a kill) leaves the
+outputs of the previous build as they were, and readers never see a
+mixture of two builds.
 
 Output is reproducible: dates come from the policy (``issued``) and from
 ``SOURCE_DATE_EPOCH`` when it is set, never from the clock, so two builds
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, api, document, render
-from .atomic import write_files
+from .atomic import write_set
 from .diagnostics import Diagnostic
 from .rules import dumps
 
@@ -240,7 +241,8 @@ def build(policy_path: str | Path, options: BuildOptions | None = None) -> Build
     options = options or BuildOptions()
     files, result = build_artifacts(policy_path, options)
     try:
-        write_files(options.out_dir, files)
+        # One set: readers see the previous circular or this one, never a mixture (toolkit.atomic).
+        write_set(options.out_dir, result.policy_id, files)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         raise BuildError("B606", f"cannot write to `{options.out_dir}`: {exc.strerror or exc}{where}") from None

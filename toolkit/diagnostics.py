@@ -88,6 +88,7 @@ CODES: dict[str, str] = {
     "I502": "file is not valid UTF-8",
     "I503": "request or upload too large",
     "I504": "file too large",
+    "I505": "file cannot be written",
     # The web application (govpost serve)
     "W701": "too many requests",
     "W702": "form token missing or wrong",

@@ -73,6 +73,9 @@ class FileReader(Reader):
         self.regular_only = regular_only
 
     def read(self, path: str) -> str:
+        refused = self.refuse_main(path)
+        if refused is not None:
+            raise refused
         return read_policy_bytes(path, regular_only=self.regular_only).decode("utf-8-sig")
 
     def read_included(self, path: str) -> str:
@@ -130,9 +133,6 @@ def load_file(path: str | Path, reader: Reader | None = None) -> Loaded:
     rd = reader or FileReader()
     name = str(path)
     try:
-        refused = rd.refuse_main(name)
-        if refused is not None:
-            raise refused
         text = rd.read(name)
     except UnicodeDecodeError as exc:
         return Loaded(None, [not_utf8(rd.display(name), exc)])

@@ -929,3 +929,29 @@ def test_fmt_never_writes_through_a_link_out_of_the_repository(runner: CliRunner
     assert result.exit_code == 2
     assert "error[I501]: cannot read" in result.stderr and "outside the policy's root" in result.stderr
     assert outside.read_text(encoding="utf-8") == 'policy p {  title   "P" }\n'
+
+
+# ---------------------------------------------------------------------------
+# Built files do not depend on how the policy's path was typed
+# ---------------------------------------------------------------------------
+
+
+def test_built_files_are_the_same_from_any_working_directory(tmp_path: Path) -> None:
+    relative = CIRCULAR.relative_to(ROOT)
+    runs = {
+        "from the root": (ROOT, str(relative)),
+        "from a subfolder": (ROOT / "tests", str(CIRCULAR.relative_to(ROOT / "tests"))),
+        "absolute, from elsewhere": (tmp_path, str(CIRCULAR)),
+    }
+    built = {}
+    for name, (cwd, path) in runs.items():
+        out = tmp_path / name.replace(" ", "-").replace(",", "")
+        done = run_govpost("build", path, "-o", str(out), cwd=cwd, timeout=120)
+        assert done.returncode == 0, done.stderr
+        built[name] = visible(out)
+    first, *others = built.values()
+    assert all(other == first for other in others)
+    rules = first["test-circular.rules.json"].decode("utf-8")
+    assert f'"file": "{relative.as_posix()}"' in rules
+    assert str(ROOT) not in rules and str(tmp_path) not in rules
+    assert str(ROOT).encode() not in first["test-circular.pdf"]

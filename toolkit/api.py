@@ -75,7 +75,20 @@ def compile_result(result: CheckResult) -> dict[str, Any]:
 
     if result.policy is None:
         raise ValueError("the policy has errors; it cannot be compiled")
-    return compile_policy(result.policy, content_hash=result.content_hash, generator=f"govpost {__version__}")
+    ruleset = compile_policy(result.policy, content_hash=result.content_hash, generator=f"govpost {__version__}")
+    if result.root is not None:
+        # Files are named relative to the policy's root, never as the path was typed: the same policy
+        # compiles to the same bytes from any working directory, and no builder's layout is recorded.
+        for item in (*ruleset["clauses"], *ruleset["examples"]):
+            item["source"]["file"] = _relative(item["source"]["file"], result.root)
+    return ruleset
+
+
+def _relative(name: str, root: Path) -> str:
+    import os
+
+    real = Path(os.path.realpath(name))
+    return real.relative_to(root).as_posix() if real.is_relative_to(root) else real.name
 
 
 def load_rules(path: str | Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -955,3 +956,176 @@ def test_built_files_are_the_same_from_any_working_directory(tmp_path: Path) -> 
     assert f'"file": "{relative.as_posix()}"' in rules
     assert str(ROOT) not in rules and str(tmp_path) not in rules
     assert str(ROOT).encode() not in first["test-circular.pdf"]
+
+
+# ---------------------------------------------------------------------------
+# The language server answers every request and caps what it reads
+# ---------------------------------------------------------------------------
+
+
+class RawClient:
+    """`govpost lsp` in a process of its own, spoken to in raw JSON-RPC frames (as a careless client would)."""
+
+    def __init__(self, cwd: Path):
+        import queue
+        import threading
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "toolkit", "lsp"], cwd=cwd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.messages: queue.Queue[dict] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        import json
+
+        out = self.proc.stdout
+        assert out is not None
+        while True:
+            length = None
+            while True:
+                line = out.readline()
+                if not line:
+                    return
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+                if line in (b"\r\n", b"\n"):
+                    break
+            self.messages.put(json.loads(out.read(length or 0)))
+
+    def send_bytes(self, data: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def send(self, message: dict | bytes) -> None:
+        import json
+
+        body = message if isinstance(message, bytes) else json.dumps(message).encode("utf-8")
+        self.send_bytes(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def answer(self, msg_id: object, timeout: float = 20) -> dict:
+        """The response to request `msg_id` (other messages are skipped)."""
+        import time
+
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                message = self.messages.get(timeout=max(0.01, end - time.monotonic()))
+            except Exception:  # noqa: BLE001 - queue.Empty: no answer in time
+                break
+            if "method" not in message and message.get("id") == msg_id:
+                return message
+        raise AssertionError(f"no answer to request {msg_id!r}")
+
+    def start(self, uri: str, text: str) -> None:
+        self.send({"jsonrpc": "2.0", "id": "init", "method": "initialize",
+                   "params": {"capabilities": {}, "processId": None, "rootUri": None}})
+        self.answer("init")
+        self.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        self.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": uri, "languageId": "govpost", "version": 1, "text": text}}})
+
+    def close(self) -> tuple[int, str]:
+        assert self.proc.stdin is not None and self.proc.stderr is not None
+        self.proc.stdin.close()
+        code = self.proc.wait(timeout=30)
+        err = self.proc.stderr.read().decode("utf-8", "replace")
+        self.proc.stderr.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return code, err
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Iterator[RawClient]:
+    client = RawClient(tmp_path)
+    yield client
+    if client.proc.poll() is None:
+        client.proc.kill()
+        client.proc.wait()
+    for stream in (client.proc.stdin, client.proc.stdout, client.proc.stderr):
+        if stream is not None and not stream.closed:
+            stream.close()
+
+
+def test_the_language_server_answers_unknown_methods(raw: RawClient, tmp_path: Path) -> None:
+    raw.send({"jsonrpc": "2.0", "id": 0, "method": "govpost/unknown"})  # before initialize, without params
+    assert raw.answer(0)["error"]["code"] == -32601
+    raw.start((tmp_path / "p.policy").as_uri(), 'policy p { title "P" }\n')
+    for msg_id, message in enumerate(({"method": "foo/bar"}, {"method": "foo/bar", "params": {}},
+                                      {"method": "textDocument/nothing", "params": [1, 2]}), 1):
+        raw.send({"jsonrpc": "2.0", "id": msg_id, **message})
+        error = raw.answer(msg_id)["error"]
+        assert error["code"] == -32601 and error["message"] == f"Method Not Found: {message['method']}"
+
+
+@pytest.mark.parametrize(("position", "where"), [
+    ({"line": -1, "character": 0}, "$.params.position"),
+    ({"line": 0, "character": "x"}, "$.params.position.character"),
+    (None, "$.params.position"),
+])
+def test_the_language_server_answers_bad_positions_with_an_error(raw: RawClient, tmp_path: Path, position: dict,
+                                                                  where: str) -> None:
+    uri = (tmp_path / "p.policy").as_uri()
+    raw.start(uri, 'policy p { title "P" }\n')
+    for msg_id, method in enumerate(("textDocument/hover", "textDocument/definition", "textDocument/completion")):
+        params: dict = {"textDocument": {"uri": uri}}
+        if position is not None:
+            params["position"] = position
+        raw.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+        error = raw.answer(msg_id)["error"]
+        assert error["code"] == -32602, error
+        assert error["message"].startswith(f"Invalid Params: the parameters of `{method}` do not fit it")
+        assert where in error["message"]
+    # Far positions in a good shape are no error: there is nothing there.
+    raw.send({"jsonrpc": "2.0", "id": "far", "method": "textDocument/hover",
+              "params": {"textDocument": {"uri": uri}, "position": {"line": 99999, "character": 99999}}})
+    assert raw.answer("far")["result"] is None
+
+
+def test_a_message_that_is_not_json_gets_a_parse_error(raw: RawClient, tmp_path: Path) -> None:
+    raw.start((tmp_path / "p.policy").as_uri(), 'policy p { title "P" }\n')
+    raw.send(b"{not json")
+    answer = raw.answer(None)
+    assert answer["error"]["code"] == -32700
+    raw.send({"jsonrpc": "2.0", "id": "after", "method": "shutdown"})
+    assert "result" in raw.answer("after")
+
+
+def test_a_message_over_the_limit_is_refused_and_the_server_goes_on(raw: RawClient, tmp_path: Path) -> None:
+    from toolkit.lsp import MAX_MESSAGE_BYTES
+
+    raw.start((tmp_path / "p.policy").as_uri(), 'policy p { title "P" }\n')
+    size = MAX_MESSAGE_BYTES + 1
+    raw.send_bytes(b"Content-Length: %d\r\n\r\n" % size + b"x" * size)
+    refused = raw.answer(None)
+    assert refused["error"]["code"] == -32600
+    assert f"a message of {size:,} bytes was refused" in refused["error"]["message"]
+    raw.send({"jsonrpc": "2.0", "id": "after", "method": "shutdown"})
+    assert "result" in raw.answer("after")
+
+
+def test_a_huge_content_length_costs_no_memory(raw: RawClient) -> None:
+    raw.send_bytes(b"Content-Length: 99999999999\r\n\r\n" + b"x" * 100_000)
+    code, err = raw.close()
+    assert code == 0, err
+    assert "MemoryError" not in err and "internal error" not in err
+
+
+def test_the_language_server_refuses_a_document_over_the_limit(tmp_path: Path) -> None:
+    from toolkit.lsp import analyse
+
+    text = 'policy p { title "P" }\n' + "# " + "x" * (1 << 20) + "\n"
+    [diag] = analyse((tmp_path / "p.policy").as_uri(), text, 1, {}).diagnostics
+    assert diag.code == "I504"
+
+
+def test_the_language_server_counts_a_lone_carriage_return_as_a_line_end() -> None:
+    from toolkit.lsp import Positions
+
+    positions = Positions("a\rb\r\nc\nd")
+    assert [(p.line, p.character) for p in map(positions.position, (0, 2, 5, 7))] == [(0, 0), (1, 0), (2, 0),
+                                                                                        (3, 0)]
+    from lsprotocol import types as lsp
+
+    assert positions.offset(lsp.Position(line=1, character=5)) == 3  # the end of `b`, before the `\r\n`

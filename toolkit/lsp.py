@@ -45,13 +45,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcMethodNotFound,
+    JsonRpcParseError,
+)
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from . import __version__
 from . import model as m
 from .check import Symbols, check_policy
+from .confine import MAX_POLICY_BYTES
 from .diagnostics import Diagnostic, has_errors, sort_diagnostics
 from .load import FileReader, Reader, load_text
 from .lower import unquote
@@ -196,6 +205,11 @@ _WRAPPER = "__govpost_shared__.policy"
 def analyse(uri: str, text: str, version: int | None, buffers: dict[str, str]) -> Analysis:
     """Parse, load (with includes) and check a document (linting is a second step: :func:`lint_findings`)."""
     name = document_name(uri)
+    if len(text) > MAX_POLICY_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
+        # The limit of a policy file (toolkit.confine) holds for an editor's buffer too.
+        too_large = Diagnostic("I504", f"this document is larger than {MAX_POLICY_BYTES:,} bytes, the most a "
+                                       "policy file may hold", Span(Source(name, text), 0, 0))
+        return Analysis(uri, name, version, text, [too_large])
     reader = OverlayReader({**buffers, name: text})
     loaded = load_text(text, name, reader)
     diags = list(loaded.diagnostics)
@@ -1010,9 +1024,109 @@ def guarded(what: str) -> Callable[[F], F]:
     return wrap
 
 
+# ---------------------------------------------------------------------------
+# The protocol: every request gets an answer, and no message can exhaust memory
+# ---------------------------------------------------------------------------
+
+#: The longest message the server reads (16 MiB): a policy is at most 1 MiB (toolkit.confine).
+MAX_MESSAGE_BYTES = 16 << 20
+#: The longest header line read at once.
+_MAX_HEADER_LINE = 4096
+_REFUSED = "govpost/refusedMessage"
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A request whose parameters do not fit its method (or whose method is unknown): answered with an error."""
+
+    id: Any
+    error: JsonRpcException
+
+
+class GovpostProtocol(LanguageServerProtocol):
+    """pygls's protocol, answering every request it cannot take with a JSON-RPC error.
+
+    pygls reads a request's parameters while it decodes the message; parameters
+    that do not fit (a negative position, a missing field, no ``params`` at all)
+    made it log the problem and never answer, so the editor waited forever.
+    Here such a request is answered: ``-32601`` for a method the server does not
+    have, ``-32602`` for parameters that do not fit.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if not (isinstance(data, dict) and "jsonrpc" in data and "id" in data and "method" in data):
+                raise
+            method = data["method"]
+            try:
+                self._get_handler(method)
+            except JsonRpcMethodNotFound as unknown:
+                return _Unreadable(data["id"], unknown)
+            except Exception:  # pragma: no cover - a name that is not a method at all
+                return _Unreadable(data["id"], JsonRpcInvalidRequest())
+            return _Unreadable(data["id"], JsonRpcInvalidParams(
+                f"Invalid Params: the parameters of `{method}` do not fit it: {_what_failed(exc)}"))
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Unreadable):
+            self._send_response(message.id, None, message.error.to_response_error())
+            return
+        super().handle_message(message)
+
+
+def _what_failed(exc: BaseException) -> str:
+    """Where the parameters went wrong (``invalid value for type, expected int @ $.params.position.line``)."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    try:
+        from cattrs import transform_error
+
+        found = transform_error(cause)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - the detail is a courtesy; the error is answered either way
+        found = []
+    return _short(Exception("; ".join(found))) if found else _short(cause)
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+class CappedInput:
+    """Standard input for the server, read so that no message can exhaust memory.
+
+    A header line is read at most 4 KiB at a time. A message whose
+    ``Content-Length`` exceeds :data:`MAX_MESSAGE_BYTES` is read and thrown away
+    in small pieces (so the stream stays in step) and replaced by a notification
+    that makes the server tell the client; a length of 99,999,999,999 costs no
+    memory, only the wait for bytes that never come.
+    """
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def readline(self) -> bytes:
+        line: bytes = self.stream.readline(_MAX_HEADER_LINE)
+        return line
+
+    def read(self, size: int) -> bytes:
+        if size <= MAX_MESSAGE_BYTES:
+            data: bytes = self.stream.read(size)
+            return data
+        left = size
+        while left > 0:
+            piece = self.stream.read(min(left, 1 << 16))
+            if not piece:
+                return b""  # the client went away: the server stops, as at any end of input
+            left -= len(piece)
+        return json.dumps({"jsonrpc": "2.0", "method": _REFUSED, "params": {"bytes": size}}).encode("utf-8")
+
+
 class GovpostServer(LanguageServer):
     def __init__(self, debounce: float = DEBOUNCE_SECONDS) -> None:
-        super().__init__("govpost", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("govpost", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         protocol_cls=GovpostProtocol)
         self.docs: dict[str, DocState] = {}
         self.debounce = debounce
         # One thread for everything that parses: the parser is shared state.
@@ -1021,6 +1135,15 @@ class GovpostServer(LanguageServer):
     @property
     def encoding(self) -> str:
         return str(self.workspace.position_encoding or lsp.PositionEncodingKind.Utf16)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A message that is not JSON is answered as JSON-RPC says: a parse error, with no id."""
+        if isinstance(error, (ValueError, UnicodeDecodeError)) and not isinstance(error, JsonRpcException):
+            logger.error("a message that is not JSON: %s", error)
+            self.protocol._send_response(None, None, JsonRpcParseError(  # type: ignore[arg-type]
+                f"Parse Error: the message is not JSON: {_short(error)}").to_response_error())
+            return
+        super().report_server_error(error, source)
 
     def positions(self, text: str) -> Positions:
         return Positions(text, self.encoding)
@@ -1312,9 +1435,22 @@ async def formatting(ls: GovpostServer, params: lsp.DocumentFormattingParams) ->
     return [lsp.TextEdit(range=positions.range(0, len(text)), new_text=formatted)]
 
 
+@server.feature(_REFUSED)
+def refused_message(ls: GovpostServer, params: Any) -> None:
+    """A message too long to read (see :class:`CappedInput`): its request cannot be known, so say so."""
+    size = params.bytes if hasattr(params, "bytes") else "?"
+    text = f"govpost: a message of {size:,} bytes was refused; the server reads at most {MAX_MESSAGE_BYTES:,}" \
+        if isinstance(size, int) else "govpost: a message too long to read was refused"
+    logger.error("%s", text)
+    ls.protocol._send_response(None, None, JsonRpcInvalidRequest(text).to_response_error())  # type: ignore[arg-type]
+    ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=text))
+
+
 def serve() -> None:
     """Run the server over stdio until the client says `exit`."""
-    server.start_io()
+    import sys
+
+    server.start_io(stdin=CappedInput(sys.stdin.buffer))  # type: ignore[arg-type]
 
 
 __all__ = ["Analysis", "GovpostServer", "Positions", "analyse", "serve", "server", "suggestions", "target_at",

@@ -1129,3 +1129,89 @@ def test_the_language_server_counts_a_lone_carriage_return_as_a_line_end() -> No
     from lsprotocol import types as lsp
 
     assert positions.offset(lsp.Position(line=1, character=5)) == 3  # the end of `b`, before the `\r\n`
+
+
+# ---------------------------------------------------------------------------
+# Smaller: errors that say where, excerpts that stay short, memory that stays flat
+# ---------------------------------------------------------------------------
+
+
+def test_not_utf8_is_located_at_its_byte(runner: CliRunner, repo: Path) -> None:
+    path = repo / "policies" / "p.policy"
+    path.write_bytes(b'policy p { title "P" }\ntopic t "caf\xe9 au lait"\n')
+    (repo / "policies" / "inc.policy").write_bytes(b'policy q { title "Q" }\ninclude "p2.policy"\n')
+    (repo / "policies" / "p2.policy").write_bytes(b'topic t "T"\n\n  # \xff\n')
+    expected = {
+        "validate": f"{path}:2:13: error[I502]: `{path}` is not UTF-8 text: invalid continuation byte (byte 0xe9)",
+        "lint": f"{path}:2:13: error[I502]",
+        "fmt": f"{path}:2:13: error[I502]",
+    }
+    for command, line in expected.items():
+        result = runner.invoke(cli, [command, str(path)])
+        assert result.exit_code == 2
+        assert line in result.output, (command, result.output)
+        assert '    topic t "caf\ufffd au lait"\n                ^' in result.output
+    result = runner.invoke(cli, ["validate", str(repo / "policies" / "inc.policy")])
+    assert f"{repo / 'policies' / 'p2.policy'}:3:5: error[I502]" in result.output
+
+
+def test_posts_that_are_not_utf8_are_located(runner: CliRunner, tmp_path: Path, pattern_policy: Path) -> None:
+    path = tmp_path / "posts.jsonl"
+    path.write_bytes(b'{"text": "a"}\n{"text": "b"}\n{"text": "caf\xe9"}\n')
+    for jobs in ("1", "2"):
+        result = runner.invoke(cli, ["check", str(pattern_policy), str(path), "--jobs", jobs])
+        assert result.exit_code == 2
+        assert "is not UTF-8 text: invalid continuation byte at line 3, column 14 (byte 0xe9)" in result.stderr
+
+
+def test_an_error_on_a_huge_line_prints_a_short_excerpt(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "p.policy"
+    path.write_text('policy p { title "P" }\nsignal s means text mentions w ' + "?" * 450_000 + "\n"
+                    + 'topic ' + "t" * 450_000 + ' "T" oops\n', encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert len(result.output) < 3000, len(result.output)
+    assert "error[P102]: unexpected character `?`" in result.output
+    assert "…" in result.output
+
+
+def test_a_ten_megabyte_text_is_refused_and_a_one_megabyte_text_takes_little_memory(tmp_path: Path) -> None:
+    big = tmp_path / "big.policy"
+    big.write_text('policy p { title "' + "word " * 2_000_000 + '" }\n', encoding="utf-8")
+    done = run_govpost("validate", str(big), cwd=tmp_path)
+    assert done.returncode == 2 and "error[I504]" in done.stdout + done.stderr
+    text = tmp_path / "text.policy"
+    text.write_text('policy p { title "' + "word " * 200_000 + '" }\n', encoding="utf-8")
+    peak = subprocess.run([sys.executable, "-c", PEAK, "validate", str(text)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert peak.returncode == 0, peak.stderr
+    # Python's regex engine took about 130 MB for each megabyte of a quoted text; now it is the text's copies.
+    assert int(peak.stderr.strip().splitlines()[-1]) < 120_000, peak.stderr
+
+
+# The peak resident memory of this process in KiB: VmHWM (ru_maxrss would count the parent's pages from before exec).
+PEAK = """
+import atexit, re, sys
+def peak():
+    status = open("/proc/self/status", encoding="ascii").read()
+    print(re.search(r"VmHWM:\\s+(\\d+)", status).group(1), file=sys.stderr)
+atexit.register(peak)
+from toolkit.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_terms_in_header_texts_and_titles_are_checked(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "p.policy"
+    path.write_text(
+        'policy p {\n    title "A {bogus} title"\n    signatory { name "{nobody}" }\n    to "the {office}"\n}\n'
+        'define "personal account" means "an account held in a private capacity"\ntopic t "T"\n'
+        'lexicon w { "x" }\n'
+        'section s "On a {personal account} and {secret}" {\n'
+        '    clause c "The {missing} clause" { topic t text "No." outcome prohibited when text mentions w }\n}\n',
+        encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    for term in ("bogus", "nobody", "office", "secret", "missing"):
+        assert f"error[S218]: `{{{term}}}` refers to a term that is not defined" in result.output, term
+    assert "`{personal account}`" not in result.output

@@ -235,17 +235,21 @@ class FileSlice:
     start: int
     end: int
 
-    def read(self) -> str:
-        """The chunk's text; :class:`toolkit.inputs.InputError` (I502) when it is not UTF-8."""
+    def read(self, first_line: int | None = None) -> str:
+        """The chunk's text; :class:`toolkit.inputs.InputError` (I502) when it is not UTF-8.
+
+        ``first_line``: the line the slice starts on, for the error's line and column.
+        """
         with open(self.path, "rb") as fh:
             fh.seek(self.start)
             data = fh.read(self.end - self.start)
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            from .inputs import InputError
+            from .inputs import InputError, where_in
 
-            raise InputError("I502", f"`{self.path}` is not UTF-8 text: {exc.reason}") from None
+            where = f" {where_in(exc, first_line)}" if first_line is not None else ""
+            raise InputError("I502", f"`{self.path}` is not UTF-8 text: {exc.reason}{where}") from None
 
 
 def _is_text(data: Any) -> bool:
@@ -370,7 +374,7 @@ def run_chunk(checker: Checker, chunk: Chunk, *, summary: bool = False, keep_res
     lines: list[str] | None = None
     data = chunk.data
     if type(data) is FileSlice:
-        data = data.read()
+        data = data.read(chunk.first_line)
     if isinstance(data, str):
         lines = split_lines(data)
         # INVARIANT: the fast paths decode with orjson (which refuses lone surrogates) only chunks whose
@@ -505,7 +509,7 @@ def iter_framed(chunks: Iterable[Chunk]) -> Iterator[Framed]:
     next_record: dict[str, int] = {}
     for chunk in chunks:
         if _is_text(chunk.data):
-            text = chunk.data.read() if isinstance(chunk.data, FileSlice) else chunk.data
+            text = chunk.data.read(chunk.first_line) if isinstance(chunk.data, FileSlice) else chunk.data
             # Numbered from the records really read before, not from the reader's assumption.
             framed = frame_lines(split_lines(text), chunk.first_line, next_record.get(chunk.source, 1),
                                  chunk.final)

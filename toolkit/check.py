@@ -7,6 +7,7 @@ collects every diagnostic, so a drafter sees all problems in one run.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -166,6 +167,16 @@ def check_channels(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
             yield Diagnostic("S210", f"unknown topic `{channel.topic}` in `channels`", channel.span, help=hint)
 
 
+def _header_texts(meta: m.Metadata) -> Iterator[m.Text]:
+    """The texts of a policy's header, in the order of :class:`toolkit.model.Metadata`."""
+    for value in (getattr(meta, f.name) for f in dataclasses.fields(meta)):
+        if isinstance(value, m.Signatory):
+            value = (value.name, value.designation, value.contact)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, m.Text):
+                yield item
+
+
 def check_terms(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
     def texts() -> Iterator[m.Text]:
         for section, _ in policy.numbered_sections():
@@ -177,8 +188,14 @@ def check_terms(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
                     yield t
         for term in policy.terms:
             yield term.definition
-        if policy.meta.opening is not None:
-            yield policy.meta.opening
+        # Every text of the header: the circular prints each with its `{term}` references
+        # linked, so an undefined one must be an error here, not dropped there.
+        yield from _header_texts(policy.meta)
+        for section, _ in policy.numbered_sections():
+            if section.title is not None:
+                yield section.title
+        for clause in policy.clauses():
+            yield clause.title
 
     for text in texts():
         for value in (text.value, *(v for _lang, v in text.translations)):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -115,6 +116,11 @@ class Diagnostic:
         # tests can enumerate them.
         if self.code not in CODES:
             raise ValueError(f"unregistered diagnostic code {self.code}")
+        # Text quoted from the input is cut short: a megabyte-long name prints a line, not a megabyte.
+        object.__setattr__(self, "message", shorten(self.message))
+        if self.help is not None:
+            object.__setattr__(self, "help", shorten(self.help))
+        object.__setattr__(self, "notes", tuple(shorten(n) for n in self.notes))
 
     @property
     def is_error(self) -> bool:
@@ -147,6 +153,20 @@ class Diagnostic:
         if self.notes:
             out["notes"] = list(self.notes)
         return out
+
+
+#: The most characters of quoted input (between backticks) a message keeps, and the longest message.
+MAX_QUOTED = 80
+MAX_MESSAGE = 1000
+_QUOTED = re.compile(r"`([^`]{%d,})`" % (MAX_QUOTED + 1))
+
+
+def shorten(message: str) -> str:
+    """A message with every quoted text longer than :data:`MAX_QUOTED` cut (``…``), and at most :data:`MAX_MESSAGE` long."""
+    if len(message) <= 2 * MAX_QUOTED:
+        return message
+    message = _QUOTED.sub(lambda mt: f"`{mt.group(1)[: MAX_QUOTED - 1]}…`", message)
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
 class DiagnosticError(Exception):

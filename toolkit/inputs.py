@@ -202,13 +202,15 @@ def _text_blocks(raw: IO[bytes], source: str) -> Iterator[str]:
     """UTF-8 text in blocks, without a byte order mark, with every line break turned into ``\\n``."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
     carriage = False
+    lines = 0  # line breaks in the blocks decoded so far
     while True:
         data = raw.read(_BLOCK)
         try:
             text = decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
             what = "standard input is" if source == "<stdin>" else f"`{source}` is"
-            raise InputError("I502", f"{what} not UTF-8 text: {exc.reason}") from None
+            raise InputError("I502", f"{what} not UTF-8 text: {exc.reason} {where_in(exc, lines + 1)}") from None
+        lines += data.count(b"\n")
         if carriage and text.startswith("\n"):
             text = text[1:]
         if text:
@@ -218,6 +220,15 @@ def _text_blocks(raw: IO[bytes], source: str) -> Iterator[str]:
             yield text
         if not data:
             return
+
+
+def where_in(exc: UnicodeDecodeError, first_line: int) -> str:
+    """``at line L, column C (byte 0xff)`` for the first byte that is not UTF-8 (the column in bytes)."""
+    data = bytes(exc.object)
+    line = first_line + data.count(b"\n", 0, exc.start)
+    start = data.rfind(b"\n", 0, exc.start) + 1
+    column = f", column {exc.start - start + 1}" if start or first_line == 1 else ""
+    return f"at line {line}{column} (byte 0x{data[exc.start]:02x})"
 
 
 # ---------------------------------------------------------------------------

@@ -274,8 +274,8 @@ def lint_findings(analysis: Analysis) -> list[Any]:
 _TOKEN = re.compile(
     r"""
     (?P<comment>\#[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*)  # to any line break, as toolkit.syntax reads it
-  | (?P<string>"(?:[^"\\]|\\.)*(?:"|\Z))
-  | (?P<regex>/(?:[^/\\\n]|\\.)+/[a-z]*)
+  | (?P<string>"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z))  # unrolled: constant memory (see grammar/policy.lark)
+  | (?P<regex>/(?!/)[^/\\\n]*(?:\\.[^/\\\n]*)*/[a-z]*)
   | (?P<datetime>\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)
   | (?P<word>[A-Za-z0-9_]+(?:[.\-][A-Za-z0-9_]+)*(?:\([0-9A-Za-z]+\))*)
   | (?P<punct>[{}\[\](),:@])

@@ -125,6 +125,14 @@ class Problem:
     message: str
     help: str | None = None
 
+    def __post_init__(self) -> None:
+        if len(self.message) > 160 or (self.help is not None and len(self.help) > 160):
+            from .diagnostics import shorten  # a long value quoted from the record is cut short
+
+            object.__setattr__(self, "message", shorten(self.message))
+            if self.help is not None:
+                object.__setattr__(self, "help", shorten(self.help))
+
 
 def _suggest(name: str, options: Iterable[str]) -> str | None:
     from .diagnostics import did_you_mean

@@ -121,7 +121,7 @@ _SYNC = re.compile(
 _BREAK = re.compile(f"[{LINE_BREAKS}]")
 _SCAN = re.compile(
     r'"[^"\\]*(?:\\.[^"\\]*)*"?'  # a text (possibly unterminated: the parser reports it)
-    r"|/(?:[^/\\\n]|\\.)+/"  # a regular expression
+    r"|/(?!/)[^/\\\n]*(?:\\.[^/\\\n]*)*/"  # a regular expression
     rf"|#[^\n{LINE_BREAKS}]*"  # a comment, up to the first line break of any kind
     r'|[^"/#]+|.',
     re.DOTALL,

@@ -255,6 +255,20 @@ def cli_web(*args: str, stdin: str = "") -> Producer:
     return run
 
 
+def cli_write_under_a_file(*args: str) -> Producer:
+    """The codes a command reports when its output would go under a file (not a folder), with exit code 2."""
+
+    def run(tmp_path: Path) -> set[str]:
+        (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+        out = str(tmp_path / "a-file" / "out")
+        result = CliRunner().invoke(cli, [a.replace("OUT", out) for a in args])
+        assert result.exit_code == 2, result.output
+        return set(_CODE_IN_TEXT.findall(result.output))
+
+    run.__name__ = f"govpost {' '.join(args)} with OUT under a file"
+    return run
+
+
 GOOD_RULES = (POLICIES / "minimal.rules.json").read_text(encoding="utf-8")
 
 #: code → every input that must produce it.
@@ -326,6 +340,9 @@ HOW: dict[str, list[Producer]] = {
     "W705": [web_check("x" * 20_001)],
     "W706": [cli_web("serve", "create-user", "asha", "--password-stdin", "--db", "{tmp}/u.sqlite3", stdin="short\n")],
     "I504": [policy_bytes(b"# " + b"x" * (1 << 20) + b"\n"), cli_validate_bytes(b"#" * ((1 << 20) + 1))],
+    "I505": [cli_write_under_a_file("compile", str(POLICIES / "minimal.policy"), "-o", "OUT"),
+             cli_write_under_a_file("diff", str(POLICIES / "minimal.policy"), str(POLICIES / "minimal.policy"),
+                                    "-o", "OUT")],
 }
 
 #: Codes no input can produce, and why. Reported to the lead developer.

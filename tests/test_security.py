@@ -1215,3 +1215,39 @@ def test_terms_in_header_texts_and_titles_are_checked(runner: CliRunner, tmp_pat
     for term in ("bogus", "nobody", "office", "secret", "missing"):
         assert f"error[S218]: `{{{term}}}` refers to a term that is not defined" in result.output, term
     assert "`{personal account}`" not in result.output
+
+
+def test_a_pattern_cannot_make_checking_slow(tmp_path: Path) -> None:
+    # `(a+)+$` takes Python's `re` about 2^n steps on n letters `a` and a `b`; RE2 takes n.
+    path = tmp_path / "p.policy"
+    path.write_text('policy p { title "P" }\ntopic t "T"\npattern evil /(a+)+$/\n'
+                    'section s "S" { clause c "C" { topic t text "No." outcome advisory when text matches evil } }\n',
+                    encoding="utf-8")
+    done = run_govpost("check", str(path), "--text", "a" * 60 + "b", "--format", "jsonl", cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert '"outcome": "permitted"' in done.stdout
+
+
+# ---------------------------------------------------------------------------
+# docs/security.md and these tests
+# ---------------------------------------------------------------------------
+
+
+def test_every_test_named_by_the_security_model_exists() -> None:
+    import ast
+
+    text = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(?:(test_\w+\.py)::)?(test_\w+)`", text))
+    assert len(named) > 40
+    defined: dict[str, set[str]] = {}
+    for module in {m or "test_security.py" for m, _ in named}:
+        tree = ast.parse((ROOT / "tests" / module).read_text(encoding="utf-8"))
+        defined[module] = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    missing = sorted(f"{m or 'test_security.py'}::{t}" for m, t in named if t not in defined[m or "test_security.py"])
+    assert missing == []
+    # And every test of this module backs a sentence of the page.
+    here = {n.name for n in ast.parse(Path(__file__).read_text(encoding="utf-8")).body
+            if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
+    unnamed = sorted(here - {t for m, t in named if m in ("", "test_security.py")}
+                     - {"test_every_test_named_by_the_security_model_exists"})
+    assert unnamed == []

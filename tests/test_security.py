@@ -277,7 +277,8 @@ def test_include_of_a_link_out_of_the_root_is_refused(runner: CliRunner, repo: P
     assert status == 2
     assert "error[S225]: cannot include `env.policy`: it is a link to `/proc/" in output
     assert "error[S225]: cannot include `up.policy`: it is a link to" in output
-    assert "error[S226]: cannot include `dotenv.policy`: it is a link to `.env`, which is not a `.policy` file" in output
+    assert ("error[S226]: cannot include `dotenv.policy`: it is a link to `.env`, which is not a `.policy` file"
+            in output)
     assert "SECRET-LINE" not in output and "PATH=" not in output
 
 
@@ -359,9 +360,9 @@ def test_include_of_a_pipe_or_a_folder_is_refused_without_reading(repo: Path) ->
     for command in ("validate", "lint"):
         done = run_govpost(command, str(path), cwd=repo)
         assert done.returncode == 2, done.stderr
-        assert "error[S226]: cannot include `fifo.policy`: it is a pipe, not a regular file" in done.stdout + done.stderr
-        assert "error[S226]: cannot include `dir.policy`: it is a folder, not a regular file" in (done.stdout
-                                                                                                  + done.stderr)
+        output = done.stdout + done.stderr
+        assert "error[S226]: cannot include `fifo.policy`: it is a pipe, not a regular file" in output
+        assert "error[S226]: cannot include `dir.policy`: it is a folder, not a regular file" in output
 
 
 def test_include_of_a_device_is_refused(repo: Path) -> None:
@@ -527,7 +528,8 @@ def test_a_rule_set_compiled_from_the_deepest_policy_is_read(tmp_path: Path) -> 
 
 PATTERN_POLICY = (
     'policy p { title "P" }\ntopic t "T"\npattern num /\\d{5}/\nlexicon w { "forbidden word" }\n'
-    'section s "S" { clause c "C" { topic t text "No." outcome prohibited when text matches num or text mentions w } }\n'
+    'section s "S" {\n'
+    '    clause c "C" { topic t text "No." outcome prohibited when text matches num or text mentions w }\n}\n'
 )
 
 

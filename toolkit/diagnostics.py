@@ -158,11 +158,11 @@ class Diagnostic:
 #: The most characters of quoted input (between backticks) a message keeps, and the longest message.
 MAX_QUOTED = 80
 MAX_MESSAGE = 1000
-_QUOTED = re.compile(r"`([^`]{%d,})`" % (MAX_QUOTED + 1))
+_QUOTED = re.compile(rf"`([^`]{{{MAX_QUOTED + 1},}})`")
 
 
 def shorten(message: str) -> str:
-    """A message with every quoted text longer than :data:`MAX_QUOTED` cut (``…``), and at most :data:`MAX_MESSAGE` long."""
+    """``message`` with every quoted text over :data:`MAX_QUOTED` characters cut (``…``), at most :data:`MAX_MESSAGE`."""
     if len(message) <= 2 * MAX_QUOTED:
         return message
     message = _QUOTED.sub(lambda mt: f"`{mt.group(1)[: MAX_QUOTED - 1]}…`", message)

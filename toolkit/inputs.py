@@ -912,7 +912,8 @@ def _row_or_problem(batch: Any, i: int) -> Any:
     try:
         return batch.slice(i, 1).to_pylist()[0]
     except UnicodeDecodeError as exc:
-        return Problem("R311", "", f"a text of the row is not valid UTF-8: {exc.reason}", "write the file's texts in UTF-8")
+        return Problem("R311", "", f"a text of the row is not valid UTF-8: {exc.reason}",
+                       "write the file's texts in UTF-8")
 
 
 def _plain(value: Any) -> Any:

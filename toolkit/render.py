@@ -140,7 +140,11 @@ class ConfinedLoader(jinja2.FileSystemLoader):
             with open(real, "rb") as fh:
                 contents = fh.read().decode(self.encoding)
             mtime = os.path.getmtime(real)
-            return contents, real, lambda: os.path.exists(real) and os.path.getmtime(real) == mtime
+
+            def uptodate(real: str = real, mtime: float = mtime) -> bool:
+                return os.path.exists(real) and os.path.getmtime(real) == mtime
+
+            return contents, real, uptodate
         raise jinja2.TemplateNotFound(template)
 
 

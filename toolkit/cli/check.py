@@ -157,6 +157,8 @@ def _check_dask(ruleset: dict[str, Any], inputs: tuple[str, ...], input_format: 
         raise Failure(EXIT_INVALID, f"error: {exc}") from None
     except InputError as exc:
         raise Failure(EXIT_INVALID, f"error[{exc.code}]: {exc}") from None
+    except OSError as exc:  # the part files cannot be written (a full disk, a folder that is not one)
+        raise Failure(EXIT_INVALID, cannot_write(getattr(exc, "filename", None) or output_path, exc)) from None
     if summary:
         click.echo(render_summary_text(result, color=_color(sys.stdout)))
     if result.error_records:

@@ -292,6 +292,19 @@ def test_include_inside_the_root_still_works(runner: CliRunner, repo: Path) -> N
     assert status == 0, output
 
 
+def test_a_lexicon_data_file_is_confined_like_an_include(runner: CliRunner, repo: Path) -> None:
+    (repo / "policies" / "words.tsv").write_text("entry\nforbidden word\n", encoding="utf-8")
+    (repo / "policies" / "link.tsv").symlink_to(repo.parent / "secret.txt")
+    status, output = validate(runner, repo, 'lexicon a "A" from "/etc/passwd"\nlexicon b "B" from "../../secret.txt"\n'
+                                            'lexicon c "C" from "link.tsv"\nlexicon d "D" from "words.tsv"\n')
+    assert status == 2
+    assert "error[S226]: cannot read the data file `/etc/passwd` of lexicon `a`: only `.tsv` files" in output
+    assert "error[S226]: cannot read the data file `../../secret.txt` of lexicon `b`" in output
+    assert "error[S225]: cannot read the data file `link.tsv` of lexicon `c`: it is a link to" in output
+    assert "lexicon `d`" not in output
+    assert "SECRET-LINE" not in output and "root:" not in output
+
+
 def test_a_configured_root_confines_includes(runner: CliRunner, repo: Path) -> None:
     (repo / "policies" / "in").mkdir()
     path = repo / "policies" / "in" / "p.policy"
@@ -860,6 +873,36 @@ def test_concurrent_builds_into_one_folder_take_turns(tmp_path: Path) -> None:
                 proc.stderr.close()
         assert len(versions_seen(out)) == 1
         assert leftovers(out) == []
+
+
+def waiting(pid: int) -> bool:
+    """Whether process `pid` waits for a lock (the kernel lists waiters with `->` in /proc/locks)."""
+    return any(line.split()[1:2] == ["->"] and f" {pid} " in f" {line} "
+               for line in Path("/proc/locks").read_text(encoding="ascii").splitlines())
+
+
+def test_a_build_waits_for_the_lock_of_its_output_folder(tmp_path: Path) -> None:
+    import fcntl
+    import time
+
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as another build writing into the folder holds it
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "toolkit", "build", str(CIRCULAR), "--no-pdf", "-o", str(out)],
+                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and not waiting(proc.pid):
+            time.sleep(0.05)  # the build makes its circular, then waits for the folder
+        assert proc.poll() is None, "the build wrote into a folder another writer held"
+        assert waiting(proc.pid)
+        assert visible(out) == {}
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    assert proc.wait(timeout=60) == 0
+    assert sorted(visible(out)) == ["test-circular.html", "test-circular.rules.json"]
 
 
 def test_outputs_are_links_into_the_current_set(tmp_path: Path) -> None:

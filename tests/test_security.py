@@ -106,13 +106,18 @@ def test_a_link_inside_the_template_folder_is_followed(tmp_path: Path) -> None:
 
 
 def test_bundled_templates_render_in_the_sandbox() -> None:
-    from toolkit import render
-
-    env = render.environment(render.resolve_template("india"))
     import jinja2.sandbox
 
+    from toolkit import render, render_report
+    from toolkit.web.app import Settings, Web
+    from toolkit.web.catalogue import Catalogue
+
+    env = render.environment(render.resolve_template("india"))
     assert isinstance(env, jinja2.sandbox.ImmutableSandboxedEnvironment)
     assert isinstance(env.loader, render.ConfinedLoader)
+    assert isinstance(render_report._environment(), jinja2.sandbox.ImmutableSandboxedEnvironment)
+    web = Web(Catalogue.load([FIXTURES / "policies" / "minimal.policy"]), Settings())
+    assert isinstance(web.env, jinja2.sandbox.ImmutableSandboxedEnvironment)
 
 
 # ---------------------------------------------------------------------------

@@ -1301,3 +1301,17 @@ def test_every_test_named_by_the_security_model_exists() -> None:
     unnamed = sorted(here - {t for m, t in named if m in ("", "test_security.py")}
                      - {"test_every_test_named_by_the_security_model_exists"})
     assert unnamed == []
+
+
+def test_lexicons_that_all_fill_each_other_are_checked_at_once(tmp_path: Path) -> None:
+    # Every lexicon a slot of every other: the search for cycles used to try every route (20! of them).
+    names = [f"l{i}" for i in range(20)]
+    lexicons = "".join(f'lexicon {a} {{ {", ".join(f""""w {{{b}}}" """.strip() for b in names if b != a)} }}\n'
+                       for a in names)
+    path = tmp_path / "p.policy"
+    path.write_text('policy p { title "P" }\ntopic t "T"\n' + lexicons
+                    + 'section s "S" { clause c "C" { topic t text "No." outcome advisory when text mentions l0 } }\n',
+                    encoding="utf-8")
+    done = run_govpost("validate", str(path), cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert "error[S232]: lexicon `l0` is filled by its own entries: l0 → l1 → l0" in done.stdout + done.stderr

@@ -288,20 +288,33 @@ def check_lexicons(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
                                  entry.span)
     reported: set[frozenset[str]] = set()
     for start in sorted(slots):
-        stack = [(start, [start])]
-        while stack:
-            node, route = stack.pop()
+        # The shortest way back to `start`, breadth first: each lexicon is visited once, so a policy
+        # whose lexicons all fill each other cannot make this take exponential time.
+        came_from: dict[str, str] = {}
+        queue = [start]
+        found = None
+        while queue and found is None:
+            node = queue.pop(0)
             for nxt in sorted(slots.get(node, ())):
                 if nxt == start:
-                    cycle = frozenset(route)
-                    if cycle not in reported:
-                        reported.add(cycle)
-                        chain = " → ".join([*route, start])
-                        yield Diagnostic("S232", f"lexicon `{start}` is filled by its own entries: {chain}",
-                                         symbols.lexicons[start].span,
-                                         help="a slot `{NAME}` must not lead back to the lexicon it is in")
-                elif nxt not in route and nxt in symbols.lexicons:
-                    stack.append((nxt, [*route, nxt]))
+                    found = node
+                    break
+                if nxt not in came_from and nxt in symbols.lexicons:
+                    came_from[nxt] = node
+                    queue.append(nxt)
+        if found is None:
+            continue
+        route = [found]
+        while route[-1] != start:
+            route.append(came_from[route[-1]])
+        route.reverse()
+        cycle = frozenset(route)
+        if cycle not in reported:
+            reported.add(cycle)
+            chain = " → ".join([*route, start])
+            yield Diagnostic("S232", f"lexicon `{start}` is filled by its own entries: {chain}",
+                             symbols.lexicons[start].span,
+                             help="a slot `{NAME}` must not lead back to the lexicon it is in")
 
 
 PATTERN_FLAGS = {"i": "(?i)", "s": "(?s)", "m": "(?m)"}

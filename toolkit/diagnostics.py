@@ -162,7 +162,7 @@ _QUOTED = re.compile(rf"`([^`]{{{MAX_QUOTED + 1},}})`")
 
 
 def shorten(message: str) -> str:
-    """``message`` with every quoted text over :data:`MAX_QUOTED` characters cut (``…``), at most :data:`MAX_MESSAGE`."""
+    """``message`` with each quoted text over :data:`MAX_QUOTED` characters cut (``…``), at most :data:`MAX_MESSAGE`."""
     if len(message) <= 2 * MAX_QUOTED:
         return message
     message = _QUOTED.sub(lambda mt: f"`{mt.group(1)[: MAX_QUOTED - 1]}…`", message)

@@ -98,9 +98,17 @@ def copy_fixtures(tmp_path: Path) -> Path:
 # ---------------------------------------------------------------------------
 
 
+def outputs(folder: Path) -> dict[str, bytes]:
+    """The files a reader of the output folder sees, and nothing left over in the folder of sets."""
+    for home in (folder / ".govpost").iterdir():
+        assert sorted(p.name for p in home.iterdir()) == sorted(["current", os.readlink(home / "current")])
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name != ".govpost"}
+
+
 def test_outputs_and_rule_set(ais: Built) -> None:
+    # The three files are links into the current set (toolkit.atomic.write_set), kept in `.govpost/`.
     assert sorted(p.name for p in ais.out.iterdir()) == [
-        "ais-social-media.html", "ais-social-media.pdf", "ais-social-media.rules.json"]
+        ".govpost", "ais-social-media.html", "ais-social-media.pdf", "ais-social-media.rules.json"]
     # The rule set is the one `govpost compile` writes, and the PDF carries it as an attachment.
     compiled = dumps(ais.ruleset)
     assert ais.file(".rules.json").read_text(encoding="utf-8") == compiled
@@ -287,14 +295,14 @@ def test_failing_examples_leave_earlier_outputs_intact(tmp_path: Path) -> None:
     with pytest.raises(BuildError) as info:
         build(policy, BuildOptions(out_dir=out))
     assert (info.value.code, info.value.kind) == ("B602", "failing")
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temporary files left either
+    assert outputs(out) == before  # no temporary files left either
 
 
 def test_a_failed_write_leaves_earlier_outputs_intact(small: Built, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
-    shutil.copytree(small.out, out)
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    shutil.copytree(small.out, out, symlinks=True)
+    before = outputs(out)
     import toolkit.atomic
 
     def full_disk(*args: Any) -> None:
@@ -304,7 +312,7 @@ def test_a_failed_write_leaves_earlier_outputs_intact(small: Built, tmp_path: Pa
     with pytest.raises(BuildError) as info:
         build(BUILD / "circular.policy", BuildOptions(out_dir=out, template="uk"))
     assert info.value.code == "B606" and "No space left on device" in info.value.message
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert outputs(out) == before
 
 
 # ---------------------------------------------------------------------------
@@ -384,7 +392,7 @@ def test_cli_builds_and_reports(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["build", str(policy), "-o", str(out), "--no-pdf"])
     assert result.exit_code == 0, result.output
     assert "4 examples pass; template india, compared with test-guidance" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["test-circular.html", "test-circular.rules.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".govpost", "test-circular.html", "test-circular.rules.json"]
     # A missing translation is a warning that names the clause.
     assert "warning[S221]: clause 1.1(b) `self-praise` text has no `@hi` translation" in result.stderr
 

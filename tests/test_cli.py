@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import ERRORS, POLICIES, SCHEMAS
+from support import ERRORS, POLICIES, ROOT, SCHEMAS
 
 from toolkit.cli import cli
 from toolkit.postschema import json_schema
@@ -483,7 +483,9 @@ def test_test_verbose_lists_passing_examples(runner: CliRunner) -> None:
     lines = Path(FULL).read_text(encoding="utf-8").splitlines()
     line = next(i for i, text in enumerate(lines, 1) if 'example "Praising a party"' in text)
     result = runner.invoke(cli, ["test", "-v", FULL])
-    assert f"  ok  party-endorsement: Praising a party  ({FULL}:{line})" in result.stdout.splitlines()
+    # Examples are located as the rule set records them: relative to the policy's repository.
+    where = Path(FULL).relative_to(ROOT).as_posix()
+    assert f"  ok  party-endorsement: Praising a party  ({where}:{line})" in result.stdout.splitlines()
 
 
 def test_test_fails(runner: CliRunner, tmp_path: Path) -> None:
@@ -491,7 +493,7 @@ def test_test_fails(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["test", str(policy)])
     assert result.exit_code == EXIT_FINDINGS
     lines = result.stdout.splitlines()
-    assert f"  FAIL  c: Fails  ({policy}:9)" in lines
+    assert f"  FAIL  c: Fails  ({policy.name}:9)" in lines  # outside a repository: relative to its folder
     assert "        expected prohibited by c, got permitted by no clause" in lines
     assert "  1 passed, 1 failed; clause coverage 50% (1/2 clauses decide an example)" in lines
     assert "    not covered: 1(b) uncovered: no example meets its condition" in lines

@@ -255,6 +255,20 @@ def cli_web(*args: str, stdin: str = "") -> Producer:
     return run
 
 
+def cli_write_under_a_file(*args: str) -> Producer:
+    """The codes a command reports when its output would go under a file (not a folder), with exit code 2."""
+
+    def run(tmp_path: Path) -> set[str]:
+        (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+        out = str(tmp_path / "a-file" / "out")
+        result = CliRunner().invoke(cli, [a.replace("OUT", out) for a in args])
+        assert result.exit_code == 2, result.output
+        return set(_CODE_IN_TEXT.findall(result.output))
+
+    run.__name__ = f"govpost {' '.join(args)} with OUT under a file"
+    return run
+
+
 GOOD_RULES = (POLICIES / "minimal.rules.json").read_text(encoding="utf-8")
 
 #: code → every input that must produce it.
@@ -263,6 +277,8 @@ HOW: dict[str, list[Producer]] = {
     "P102": [fixture("syntax-character"), fixture("syntax-two-clauses")],
     "P103": [fixture("syntax-eof")],
     "P104": [fixture("syntax-string")],
+    "P105": [policy_bytes(b'policy p { title "P" }\nsignal s means ' + b"not " * 40 + b"text mentions w\n"),
+             cli_validate_bytes(b'policy p { title "P" }\n' + b'section s "S" {\n' * 40 + b"}\n" * 40)],
     "S201": [fixture("names")],
     "S202": [fixture("names")],
     "S203": [fixture("names")],
@@ -291,6 +307,10 @@ HOW: dict[str, list[Producer]] = {
     "S231": [fixture("phrases")],
     "S232": [fixture("phrases")],
     "S233": [fixture("phrases")],
+    "S225": [policy_bytes(b'policy p { title "P" }\ninclude "../outside.policy"\n'),
+             policy_bytes(b'policy p { title "P" compare_with "/etc/other.policy" }\n')],
+    "S226": [policy_bytes(b'policy p { title "P" }\ninclude "/etc/passwd"\n'),
+             policy_bytes(b'policy p { title "P" compare_with "/dev/zero" }\n')],
     "R301": [lines('{"text": "a"\n'), lines("not json\n"), cli_check_lines("{oops}\n")],
     "R302": [record([1, 2]), record("text"), record(None), cli_check_lines("[1, 2]\n")],
     "R303": [record({"platfrom": "x"}), record({"account": {"name": "a"}}), cli_check_lines('{"txt": "a"}\n')],
@@ -299,6 +319,8 @@ HOW: dict[str, list[Producer]] = {
              cli_check_lines('{"audience": "everyone"}\n')],
     "R306": [record({"posted_at": "2026-04-01"}), record({"posted_at": "2026-02-30T10:00Z"}),
              cli_check_lines('{"posted_at": "yesterday"}\n')],
+    "R311": [record({"text": "a\ud800b"}), cli_check_lines('{"text": "a\\udc00b"}\n')],
+    "R312": [record({"text": "x" * (1 << 20) + "x"}), cli_check_lines('{"text": "' + "x" * (1 << 20) + '"}\n')],
     "R308": [verdict_warnings({"labels": ["oficial_capacity"]}),
              verdict_warnings({"media": [{"kind": "image", "labels": ["in_uniform"]}]}),
              cli_check_single("--label", "official-capacity")],
@@ -317,6 +339,10 @@ HOW: dict[str, list[Producer]] = {
     "W704": [cli_web("review", "export", "--db", "mysql://nowhere/db")],
     "W705": [web_check("x" * 20_001)],
     "W706": [cli_web("serve", "create-user", "asha", "--password-stdin", "--db", "{tmp}/u.sqlite3", stdin="short\n")],
+    "I504": [policy_bytes(b"# " + b"x" * (1 << 20) + b"\n"), cli_validate_bytes(b"#" * ((1 << 20) + 1))],
+    "I505": [cli_write_under_a_file("compile", str(POLICIES / "minimal.policy"), "-o", "OUT"),
+             cli_write_under_a_file("diff", str(POLICIES / "minimal.policy"), str(POLICIES / "minimal.policy"),
+                                    "-o", "OUT")],
 }
 
 #: Codes no input can produce, and why. Reported to the lead developer.

@@ -439,4 +439,4 @@ def test_an_unwritable_output_file(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
     result = run(runner, "diff", *pair("added"), "-o", str(target))
     assert result.exit_code == EXIT_INVALID
-    assert result.stderr.startswith(f"error: cannot write `{target}`: ")
+    assert result.stderr.startswith(f"error[I505]: cannot write `{target}`: ")

@@ -133,6 +133,7 @@ def test_included_file_read_once_by_two_routes() -> None:
 
 
 def test_include_paths_are_relative_to_the_including_file(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()  # the repository root: includes may reach anywhere inside it
     (tmp_path / "policies" / "in").mkdir(parents=True)
     (tmp_path / "policies" / "common").mkdir()
     (tmp_path / "policies" / "common" / "topics.policy").write_text('topic t "T"\n', encoding="utf-8")

@@ -24,6 +24,8 @@ class CheckResult:
     content_hash: str = ""
     sources: list[Any] = field(default_factory=list)
     comments: dict[str, Any] = field(default_factory=dict)
+    #: The folder on disk the policy's files lie in (its repository), when read from disk.
+    root: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -50,7 +52,7 @@ def check_file(path: str | Path, reader: Any = None) -> CheckResult:
         diags.extend(check_policy(policy))
     diags = sort_diagnostics(diags)
     return CheckResult(policy if not has_errors(diags) else None, diags, loaded.content_hash,
-                       loaded.sources, loaded.comments)
+                       loaded.sources, loaded.comments, loaded.root)
 
 
 def check_text(text: str, name: str = "<text>", reader: Any = None) -> CheckResult:
@@ -64,7 +66,7 @@ def check_text(text: str, name: str = "<text>", reader: Any = None) -> CheckResu
         diags.extend(check_policy(loaded.policy))
     diags = sort_diagnostics(diags)
     return CheckResult(loaded.policy if not has_errors(diags) else None, diags, loaded.content_hash,
-                       loaded.sources, loaded.comments)
+                       loaded.sources, loaded.comments, loaded.root)
 
 
 def compile_result(result: CheckResult) -> dict[str, Any]:
@@ -73,7 +75,20 @@ def compile_result(result: CheckResult) -> dict[str, Any]:
 
     if result.policy is None:
         raise ValueError("the policy has errors; it cannot be compiled")
-    return compile_policy(result.policy, content_hash=result.content_hash, generator=f"govpost {__version__}")
+    ruleset = compile_policy(result.policy, content_hash=result.content_hash, generator=f"govpost {__version__}")
+    if result.root is not None:
+        # Files are named relative to the policy's root, never as the path was typed: the same policy
+        # compiles to the same bytes from any working directory, and no builder's layout is recorded.
+        for item in (*ruleset["clauses"], *ruleset["examples"]):
+            item["source"]["file"] = _relative(item["source"]["file"], result.root)
+    return ruleset
+
+
+def _relative(name: str, root: Path) -> str:
+    import os
+
+    real = Path(os.path.realpath(name))
+    return real.relative_to(root).as_posix() if real.is_relative_to(root) else real.name
 
 
 def load_rules(path: str | Path) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from .evaluate import Checker, Verdict
-from .posts import Problem, Record, _fast, frame_json_lines, loads, validate
+from .posts import MAX_RECORD_CHARS, Problem, Record, _fast, frame_json_lines, loads, unreadable, validate
 from .rules import OUTCOMES
 
 # json.dumps(..., ensure_ascii=False) for a string, without the generic encoder's set-up cost.
@@ -173,6 +173,8 @@ def frame_lines(lines: list[str], first_line_no: int, first_record_no: int, fina
     lineno = first_line_no
     for line in lines:
         try:
+            if len(line) > MAX_RECORD_CHARS:
+                raise failed("the line is too long", line[:80], 0)  # the careful reader reports it (R312)
             value = decode(line)
         except failed:
             if line.strip():
@@ -233,17 +235,21 @@ class FileSlice:
     start: int
     end: int
 
-    def read(self) -> str:
-        """The chunk's text; :class:`toolkit.inputs.InputError` (I502) when it is not UTF-8."""
+    def read(self, first_line: int | None = None) -> str:
+        """The chunk's text; :class:`toolkit.inputs.InputError` (I502) when it is not UTF-8.
+
+        ``first_line``: the line the slice starts on, for the error's line and column.
+        """
         with open(self.path, "rb") as fh:
             fh.seek(self.start)
             data = fh.read(self.end - self.start)
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            from .inputs import InputError
+            from .inputs import InputError, where_in
 
-            raise InputError("I502", f"`{self.path}` is not UTF-8 text: {exc.reason}") from None
+            where = f" {where_in(exc, first_line)}" if first_line is not None else ""
+            raise InputError("I502", f"`{self.path}` is not UTF-8 text: {exc.reason}{where}") from None
 
 
 def _is_text(data: Any) -> bool:
@@ -368,14 +374,18 @@ def run_chunk(checker: Checker, chunk: Chunk, *, summary: bool = False, keep_res
     lines: list[str] | None = None
     data = chunk.data
     if type(data) is FileSlice:
-        data = data.read()
+        data = data.read(chunk.first_line)
     if isinstance(data, str):
         lines = split_lines(data)
-        if not summary and not keep_results and encode:
+        # INVARIANT: the fast paths decode with orjson (which refuses lone surrogates) only chunks whose
+        # every line is short enough (no line of a chunk is longer than the chunk), so they need not look
+        # for what `unreadable` finds.
+        short = len(data) <= MAX_RECORD_CHARS
+        if short and not summary and not keep_results and encode:
             fast = _run_plain(checker, chunk, lines)
             if fast is not None:
                 return fast
-        framed = _frame_plain(lines, chunk.first_line, chunk.first_record)
+        framed = _frame_plain(lines, chunk.first_line, chunk.first_record) if short else None
         if framed is None:
             framed = frame_lines(lines, chunk.first_line, chunk.first_record, chunk.final)
             lines = None
@@ -401,6 +411,8 @@ def run_chunk(checker: Checker, chunk: Chunk, *, summary: bool = False, keep_res
     for index, line, value, problem in framed:
         if problem is None:
             post = _fast(value)
+            if post is not None and lines is None and unreadable(post) is not None:
+                post = None  # decoded by the standard library, or read from CSV or Parquet: validate says why
             if post is None:
                 if lines is not None:
                     # Decoded without the check for integers beyond 64 bits: decode it exactly.
@@ -497,7 +509,7 @@ def iter_framed(chunks: Iterable[Chunk]) -> Iterator[Framed]:
     next_record: dict[str, int] = {}
     for chunk in chunks:
         if _is_text(chunk.data):
-            text = chunk.data.read() if isinstance(chunk.data, FileSlice) else chunk.data
+            text = chunk.data.read(chunk.first_line) if isinstance(chunk.data, FileSlice) else chunk.data
             # Numbered from the records really read before, not from the reader's assumption.
             framed = frame_lines(split_lines(text), chunk.first_line, next_record.get(chunk.source, 1),
                                  chunk.final)

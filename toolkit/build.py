@@ -4,11 +4,12 @@
 
     check → compile → run the examples → compare (compare_with) → view-model → HTML → PDF → write
 
-Every artefact is made in memory first; only then are they written, each to
-a temporary file in the output folder, and moved into place with
-:func:`os.replace`. A build that fails at any step (a failing example, a
-template error, a full disk) leaves the outputs of the previous build as
-they were.
+Every artefact is made in memory first; only then are they written, as one
+set (:func:`toolkit.atomic.write_set`): into a fresh directory, switched in
+one rename, under a lock on the output folder. A build that fails at any
+step (a failing example, a template error, a full disk, a kill) leaves the
+outputs of the previous build as they were, and readers never see a
+mixture of two builds.
 
 Output is reproducible: dates come from the policy (``issued``) and from
 ``SOURCE_DATE_EPOCH`` when it is set, never from the clock, so two builds
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, api, document, render
-from .atomic import write_files
+from .atomic import write_set
 from .diagnostics import Diagnostic
 from .rules import dumps
 
@@ -166,7 +167,7 @@ def build_artifacts(policy_path: str | Path, options: BuildOptions) -> tuple[dic
         other_path = policy_path.parent / policy.meta.compare_with
         # In a fresh process, load WeasyPrint on this core while the other decides the comparison.
         side = _comparison_on_the_side if options.pdf and _can_overlap() else _comparison_here
-        errors, compared_with, comparison = side(result.content_hash, ruleset, other_path)
+        errors, compared_with, comparison = side(result.content_hash, ruleset, other_path, result.root)
         if errors is not None:
             raise BuildError("B603", f"`compare_with` names `{policy.meta.compare_with}`, which cannot be used: "
                                     "it has errors or cannot be read", errors)
@@ -240,7 +241,8 @@ def build(policy_path: str | Path, options: BuildOptions | None = None) -> Build
     options = options or BuildOptions()
     files, result = build_artifacts(policy_path, options)
     try:
-        write_files(options.out_dir, files)
+        # One set: readers see the previous circular or this one, never a mixture (toolkit.atomic).
+        write_set(options.out_dir, result.policy_id, files)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         raise BuildError("B606", f"cannot write to `{options.out_dir}`: {exc.strerror or exc}{where}") from None
@@ -264,9 +266,15 @@ def _compare(hash_a: str, ruleset_a: dict[str, Any], hash_b: str, ruleset_b: dic
     return _COMPARISONS[key]
 
 
-def _comparison_here(hash_a: str, ruleset_a: dict[str, Any], other_path: Path) -> tuple[Any, str | None, Any]:
-    """``(errors, other policy id, comparison)``: errors (diagnostics) when the other policy cannot be used."""
-    other = api.check_file(other_path)
+def _comparison_here(hash_a: str, ruleset_a: dict[str, Any], other_path: Path,
+                     root: Path | None = None) -> tuple[Any, str | None, Any]:
+    """``(errors, other policy id, comparison)``: errors (diagnostics) when the other policy cannot be used.
+
+    The other policy is read as an included file is: a regular file inside this policy's root.
+    """
+    from .load import FileReader
+
+    other = api.check_file(other_path, FileReader(root, regular_only=True))
     if not other.ok:
         return other.errors, None, None
     other_rs = api.compile_result(other)
@@ -284,7 +292,8 @@ def _can_overlap() -> bool:
             and not render.renderer_loaded())
 
 
-def _comparison_on_the_side(hash_a: str, ruleset_a: dict[str, Any], other_path: Path) -> tuple[Any, str | None, Any]:
+def _comparison_on_the_side(hash_a: str, ruleset_a: dict[str, Any], other_path: Path,
+                            root: Path | None = None) -> tuple[Any, str | None, Any]:
     """:func:`_comparison_here` in a forked child, while this process imports WeasyPrint (2 cores).
 
     Checking, compiling and comparing the other policy (0.3-0.45 s) and importing WeasyPrint
@@ -298,12 +307,12 @@ def _comparison_on_the_side(hash_a: str, ruleset_a: dict[str, Any], other_path: 
     except OSError:
         os.close(read_end)
         os.close(write_end)
-        return _comparison_here(hash_a, ruleset_a, other_path)
+        return _comparison_here(hash_a, ruleset_a, other_path, root)
     if pid == 0:  # the child: compute, send, and leave without running any of the parent's exit code
         status = 1
         try:
             os.close(read_end)
-            data = pickle.dumps(_comparison_here(hash_a, ruleset_a, other_path), pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(_comparison_here(hash_a, ruleset_a, other_path, root), pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_end, "wb") as pipe:
                 pipe.write(data)
             status = 0
@@ -315,7 +324,7 @@ def _comparison_on_the_side(hash_a: str, ruleset_a: dict[str, Any], other_path: 
         data = pipe.read()
     _, status = os.waitpid(pid, 0)
     if status != 0 or not data:
-        return _comparison_here(hash_a, ruleset_a, other_path)
+        return _comparison_here(hash_a, ruleset_a, other_path, root)
     answer: tuple[Any, str | None, Any] = pickle.loads(data)
     return answer
 

@@ -7,6 +7,7 @@ collects every diagnostic, so a drafter sees all problems in one run.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -166,6 +167,16 @@ def check_channels(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
             yield Diagnostic("S210", f"unknown topic `{channel.topic}` in `channels`", channel.span, help=hint)
 
 
+def _header_texts(meta: m.Metadata) -> Iterator[m.Text]:
+    """The texts of a policy's header, in the order of :class:`toolkit.model.Metadata`."""
+    for value in (getattr(meta, f.name) for f in dataclasses.fields(meta)):
+        if isinstance(value, m.Signatory):
+            value = (value.name, value.designation, value.contact)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, m.Text):
+                yield item
+
+
 def check_terms(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
     def texts() -> Iterator[m.Text]:
         for section, _ in policy.numbered_sections():
@@ -177,8 +188,14 @@ def check_terms(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
                     yield t
         for term in policy.terms:
             yield term.definition
-        if policy.meta.opening is not None:
-            yield policy.meta.opening
+        # Every text of the header: the circular prints each with its `{term}` references
+        # linked, so an undefined one must be an error here, not dropped there.
+        yield from _header_texts(policy.meta)
+        for section, _ in policy.numbered_sections():
+            if section.title is not None:
+                yield section.title
+        for clause in policy.clauses():
+            yield clause.title
 
     for text in texts():
         for value in (text.value, *(v for _lang, v in text.translations)):
@@ -271,20 +288,33 @@ def check_lexicons(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
                                  entry.span)
     reported: set[frozenset[str]] = set()
     for start in sorted(slots):
-        stack = [(start, [start])]
-        while stack:
-            node, route = stack.pop()
+        # The shortest way back to `start`, breadth first: each lexicon is visited once, so a policy
+        # whose lexicons all fill each other cannot make this take exponential time.
+        came_from: dict[str, str] = {}
+        queue = [start]
+        found = None
+        while queue and found is None:
+            node = queue.pop(0)
             for nxt in sorted(slots.get(node, ())):
                 if nxt == start:
-                    cycle = frozenset(route)
-                    if cycle not in reported:
-                        reported.add(cycle)
-                        chain = " → ".join([*route, start])
-                        yield Diagnostic("S232", f"lexicon `{start}` is filled by its own entries: {chain}",
-                                         symbols.lexicons[start].span,
-                                         help="a slot `{NAME}` must not lead back to the lexicon it is in")
-                elif nxt not in route and nxt in symbols.lexicons:
-                    stack.append((nxt, [*route, nxt]))
+                    found = node
+                    break
+                if nxt not in came_from and nxt in symbols.lexicons:
+                    came_from[nxt] = node
+                    queue.append(nxt)
+        if found is None:
+            continue
+        route = [found]
+        while route[-1] != start:
+            route.append(came_from[route[-1]])
+        route.reverse()
+        cycle = frozenset(route)
+        if cycle not in reported:
+            reported.add(cycle)
+            chain = " → ".join([*route, start])
+            yield Diagnostic("S232", f"lexicon `{start}` is filled by its own entries: {chain}",
+                             symbols.lexicons[start].span,
+                             help="a slot `{NAME}` must not lead back to the lexicon it is in")
 
 
 PATTERN_FLAGS = {"i": "(?i)", "s": "(?s)", "m": "(?m)"}

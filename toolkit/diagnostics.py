@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ CODES: dict[str, str] = {
     "P102": "unexpected character",
     "P103": "unexpected end of file",
     "P104": "unterminated string",
+    "P105": "nesting too deep",
     # Structure of the policy
     "S201": "undefined name",
     "S202": "duplicate identifier",
@@ -60,6 +62,8 @@ CODES: dict[str, str] = {
     "S222": "empty lexicon or lexicon entry",
     "S223": "outcome that cannot be expected of a clause",
     "S224": "no policy header",
+    "S225": "file outside the policy's root",
+    "S226": "file that is not a policy",
     # Lexicons: attributes, phrase syntax, slots and data files
     "S230": "lexicon attribute given more than once",
     "S231": "invalid phrase in a lexicon entry",
@@ -75,6 +79,8 @@ CODES: dict[str, str] = {
     "R308": "label the policy does not declare",
     "R309": "record is not a result of govpost check",
     "R310": "result that its rule set does not give",
+    "R311": "text that is not valid Unicode",
+    "R312": "record too large",
     # Compiled rule sets
     "C401": "not a govpost rule set",
     "C402": "unsupported rule-set version",
@@ -82,6 +88,8 @@ CODES: dict[str, str] = {
     "I501": "file cannot be read",
     "I502": "file is not valid UTF-8",
     "I503": "request or upload too large",
+    "I504": "file too large",
+    "I505": "file cannot be written",
     # The web application (govpost serve)
     "W701": "too many requests",
     "W702": "form token missing or wrong",
@@ -108,6 +116,11 @@ class Diagnostic:
         # tests can enumerate them.
         if self.code not in CODES:
             raise ValueError(f"unregistered diagnostic code {self.code}")
+        # Text quoted from the input is cut short: a megabyte-long name prints a line, not a megabyte.
+        object.__setattr__(self, "message", shorten(self.message))
+        if self.help is not None:
+            object.__setattr__(self, "help", shorten(self.help))
+        object.__setattr__(self, "notes", tuple(shorten(n) for n in self.notes))
 
     @property
     def is_error(self) -> bool:
@@ -140,6 +153,20 @@ class Diagnostic:
         if self.notes:
             out["notes"] = list(self.notes)
         return out
+
+
+#: The most characters of quoted input (between backticks) a message keeps, and the longest message.
+MAX_QUOTED = 80
+MAX_MESSAGE = 1000
+_QUOTED = re.compile(rf"`([^`]{{{MAX_QUOTED + 1},}})`")
+
+
+def shorten(message: str) -> str:
+    """``message`` with each quoted text over :data:`MAX_QUOTED` characters cut (``…``), at most :data:`MAX_MESSAGE`."""
+    if len(message) <= 2 * MAX_QUOTED:
+        return message
+    message = _QUOTED.sub(lambda mt: f"`{mt.group(1)[: MAX_QUOTED - 1]}…`", message)
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
 class DiagnosticError(Exception):

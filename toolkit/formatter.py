@@ -603,9 +603,11 @@ def format_source(text: str, name: str = "<input>") -> str:
     the result would not parse to the same model, tokens and comments (a bug
     in the formatter: nothing should be written).
     """
-    text = _normalise(text)
-    out = layout(text, name)
-    check_sound(text, out, name)
+    original = text.removeprefix("\ufeff")
+    out = layout(_normalise(text), name)
+    # INVARIANT: the soundness check compares with the text as it was read, line breaks and all,
+    # never with the normalised text the layout started from.
+    check_sound(original, out, name)
     return out
 
 
@@ -644,3 +646,25 @@ def check_sound(before: str, after: str, name: str = "<input>") -> None:
         raise UnsoundFormat(f"formatting `{name}` would move, change or lose a token or comment")
     if _model(before, name) != after_model:
         raise UnsoundFormat(f"formatting `{name}` would change what the policy says")
+    rules = _compiled(before, name)
+    if rules is not None and _compiled(after, name) != rules:
+        raise UnsoundFormat(f"formatting `{name}` would change its compiled rules")
+
+
+def _compiled(text: str, name: str) -> str | None:
+    """The rule set a policy's text compiles to, byte for byte, without what layout moves (None: it does not compile).
+
+    Positions (line and column of each clause and example) and the content hash
+    change with the layout; everything else of the rule set must not.
+    """
+    from .api import check_text, compile_result
+    from .rules import dumps
+
+    result = check_text(text, name)
+    if not result.ok:
+        return None
+    rules = compile_result(result)
+    rules["content_hash"] = ""
+    for item in (*rules["clauses"], *rules["examples"]):
+        item["source"] = {"file": item["source"]["file"]}
+    return dumps(rules)

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .confine import MAX_POLICY_BYTES, too_large
 from .diagnostics import did_you_mean
 from .load import FileReader, Reader
 
@@ -194,7 +195,10 @@ class GitReader(Reader):
         if norm.startswith("../") or norm == ".." or posixpath.isabs(norm):
             raise FileNotFoundError(2, "the path leaves the repository", path)
         self.read_paths.append(norm)
-        return self.repo.read(self.rev, norm).decode("utf-8-sig")
+        data = self.repo.read(self.rev, norm)
+        if len(data) > MAX_POLICY_BYTES:
+            raise too_large(self.display(norm))
+        return data.decode("utf-8-sig")
 
     def display(self, path: str) -> str:
         return f"{self.label}:{posixpath.normpath(path)}"
@@ -204,11 +208,16 @@ class RecordingFileReader(FileReader):
     """Reads from the file system and records the paths read."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.read_paths: list[str] = []
 
     def read(self, path: str) -> str:
         self.read_paths.append(path)
         return super().read(path)
+
+    def read_included(self, path: str) -> str:
+        self.read_paths.append(path)
+        return super().read_included(path)
 
 
 # ---------------------------------------------------------------------------

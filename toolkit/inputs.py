@@ -41,7 +41,7 @@ from typing import IO, Any, BinaryIO
 import orjson
 
 from .batch import Chunk
-from .posts import Problem
+from .posts import MAX_RECORD_CHARS, Problem, too_large
 from .postschema import FIELDS, GROUPS, LIST_FIELDS
 
 FORMATS = ("jsonl", "json", "csv", "parquet")
@@ -202,13 +202,15 @@ def _text_blocks(raw: IO[bytes], source: str) -> Iterator[str]:
     """UTF-8 text in blocks, without a byte order mark, with every line break turned into ``\\n``."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
     carriage = False
+    lines = 0  # line breaks in the blocks decoded so far
     while True:
         data = raw.read(_BLOCK)
         try:
             text = decoder.decode(data, final=not data)
         except UnicodeDecodeError as exc:
             what = "standard input is" if source == "<stdin>" else f"`{source}` is"
-            raise InputError("I502", f"{what} not UTF-8 text: {exc.reason}") from None
+            raise InputError("I502", f"{what} not UTF-8 text: {exc.reason} {where_in(exc, lines + 1)}") from None
+        lines += data.count(b"\n")
         if carriage and text.startswith("\n"):
             text = text[1:]
         if text:
@@ -218,6 +220,15 @@ def _text_blocks(raw: IO[bytes], source: str) -> Iterator[str]:
             yield text
         if not data:
             return
+
+
+def where_in(exc: UnicodeDecodeError, first_line: int) -> str:
+    """``at line L, column C (byte 0xff)`` for the first byte that is not UTF-8 (the column in bytes)."""
+    data = bytes(exc.object)
+    line = first_line + data.count(b"\n", 0, exc.start)
+    start = data.rfind(b"\n", 0, exc.start) + 1
+    column = f", column {exc.start - start + 1}" if start or first_line == 1 else ""
+    return f"at line {line}{column} (byte 0x{data[exc.start]:02x})"
 
 
 # ---------------------------------------------------------------------------
@@ -447,6 +458,11 @@ def _offset_cut(mm: Any, name: str, source: str, pos: int, size: int, chunk_byte
 # ---------------------------------------------------------------------------
 
 _WS = re.compile(r"[ \t\n\r]*")
+# How the end of a value that is not decoded is found: inside a text the next quote or
+# escape, outside it the next quote or bracket; a number or literal ends at `,`, `]` or a space.
+_TEXT_PART = re.compile(r'["\\]')
+_STRUCTURE = re.compile(r'["\[\]{}]')
+_SCALAR_END = re.compile(r"[,\]\s]")
 
 
 def _array_chunks(blocks: Iterator[str], source: str, per_chunk: int) -> Iterator[Chunk]:
@@ -504,6 +520,48 @@ def _array_chunks(blocks: Iterator[str], source: str, per_chunk: int) -> Iterato
         col = base + at - line_start + 1
         return (index + 1, ln, None, Problem("R301", "", f"not valid JSON: {msg} at line {ln}, column {col}"))
 
+    def skip_value(problem: Problem) -> tuple[int, Problem, int]:
+        """Past a value that is not decoded (too deep, too long): ``(the line it starts on, problem, its end)``.
+
+        Only the unread text stays in memory, so a value of any size is passed block by block.
+        """
+        nonlocal pos
+        start_line = line_at(pos)
+        opening = buf[pos]
+        at, depth, in_text = pos + 1, 1, opening == '"'
+        scalar = opening not in '[{"'
+        while True:
+            found = (_SCALAR_END if scalar else _TEXT_PART if in_text else _STRUCTURE).search(buf, at)
+            if found is None or (in_text and found.group() == "\\" and found.end() == len(buf)):
+                if eof or not more_from(found.start() if found is not None else len(buf)):
+                    return start_line, problem, len(buf)
+                at = 0
+                continue
+            ch = found.group()
+            at = found.end()
+            if scalar:
+                return start_line, problem, found.start()
+            if in_text:
+                if ch == '"':
+                    in_text = False
+                    if opening == '"':
+                        return start_line, problem, at
+                else:
+                    at += 1  # an escape: the character after the backslash is passed too
+                continue
+            if ch == '"':
+                in_text = True
+            else:
+                depth += 1 if ch in "[{" else -1
+                if depth == 0:
+                    return start_line, problem, at
+
+    def more_from(at: int) -> bool:
+        """Read the next block, forgetting the text before ``at`` (already passed)."""
+        nonlocal pos
+        pos = at
+        return more()
+
     skip()
     pos += 1  # the "[" that decided the format
     first = True
@@ -527,9 +585,18 @@ def _array_chunks(blocks: Iterator[str], source: str, per_chunk: int) -> Iterato
             skip()
         first = False
         last_error: tuple[int, str] | None = None
+        skipped: tuple[int, Problem, int] | None = None
         while True:
+            if len(buf) - pos > MAX_RECORD_CHARS:
+                skipped = skip_value(Problem("R312", "", f"the element is longer than {MAX_RECORD_CHARS:,} "
+                                                         "characters, the most govpost checks in one record",
+                                             "split the text into several posts"))
+                break
             try:
                 value, end = decoder.raw_decode(buf, pos)
+            except RecursionError:
+                skipped = skip_value(Problem("R301", "", "not valid JSON: the value is nested too deeply"))
+                break
             except json.JSONDecodeError as exc:
                 error = (exc.pos - pos, exc.msg)
                 if (error != last_error or exc.msg.startswith("Unterminated string")) and more():
@@ -538,14 +605,23 @@ def _array_chunks(blocks: Iterator[str], source: str, per_chunk: int) -> Iterato
                 batch.append(broken(exc.pos, exc.msg))
                 end = -1
                 break
+            except ValueError:  # an integer of more than 4,300 digits
+                skipped = skip_value(Problem("R301", "", "not valid JSON: a number is too long"))
+                break
             if end >= len(buf) and more():
                 continue  # a number or a literal may go on in the next block
             break
-        if end < 0:
-            break
-        index += 1
-        batch.append((index, line_at(pos), value, None))
-        pos = end
+        if skipped is not None:
+            index += 1
+            start_line, problem, pos = skipped
+            batch.append((index, start_line, None, problem))
+        else:
+            if end < 0:
+                break
+            index += 1
+            big = too_large(end - pos, "the element") if end - pos > MAX_RECORD_CHARS else None
+            batch.append((index, line_at(pos), None if big else value, big))
+            pos = end
         if len(batch) >= per_chunk:
             yield Chunk(source, batch, final=False)
             batch = []
@@ -634,74 +710,155 @@ class ColumnMap:
 
 def _csv_chunks(blocks: Iterator[str], source: str, columns: ColumnMap, per_chunk: int,
                 tsv: bool, note: Callable[[str], None]) -> Iterator[Chunk]:
-    reader = csv.reader(_LineReader(blocks), dialect="excel-tab" if tsv else "excel")
+    """One post per row. A row that cannot be read is one malformed record, and reading goes on after it.
+
+    A row is broken when the csv module refuses it, when it is longer than
+    :data:`toolkit.posts.MAX_RECORD_CHARS`, or when a quote it opens is never
+    closed (the csv module would read the rest of the input into that one
+    cell). It is reported at the line it starts on, and the lines after that
+    line are read again as rows, so no record is lost.
+    """
+    lines = _Lines(blocks)
+    dialect = "excel-tab" if tsv else "excel"
+    if csv.field_size_limit() <= MAX_RECORD_CHARS:
+        csv.field_size_limit(MAX_RECORD_CHARS + 1)  # the row's own limit (R312) is the one that counts
+    reader = csv.reader(lines, dialect=dialect)
+    lines.start_row()
     try:
         header = next(reader)
     except StopIteration:
         yield Chunk(source, [], final=True)
         return
-    except csv.Error as exc:
+    except (csv.Error, _RowTooLong) as exc:
         raise InputError("I501", f"`{source}` is not a CSV file: {exc}") from None
+    if lines.ended:
+        raise InputError("I501", f"`{source}` is not a CSV file: a quote in its header is never closed")
     plan, ignored = columns.plan(header)
     if ignored:
         note(f"{source}: columns not read: {', '.join(ignored)}")
     width = len(header)
     batch: list[tuple[int, int, Any, Problem | None]] = []
     index = 0
-    last = reader.line_num
     while True:
-        start = last + 1
+        lines.start_row()
+        problem: Problem | None = None
         try:
             row = next(reader)
         except StopIteration:
             break
+        except _RowTooLong:
+            problem = Problem("R312", "", f"the row is longer than {MAX_RECORD_CHARS:,} characters, the most "
+                                          "govpost checks in one record", "split the text into several posts")
         except csv.Error as exc:
-            index += 1
-            batch.append((index, start, None, Problem("R301", "", f"not a valid CSV row: {exc}")))
-            last = reader.line_num
-            continue
-        last = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip() and width > 1):
-            continue  # a blank line
-        index += 1
-        if len(row) > width:
-            batch.append((index, start, None, Problem(
-                "R303", "", f"the row has {len(row)} cells but the header names {width} columns")))
+            problem = Problem("R301", "", f"not a valid CSV row: {exc}")
         else:
-            batch.append((index, start, columns.post({path: row[i] for i, path in plan if i < len(row)}), None))
+            if lines.ended and len(lines.row) > 1:
+                after = len(lines.row) - 1
+                problem = Problem("R301", "", f"not a valid CSV row: the quote it opens is never closed; the "
+                                              f"{after} line{'s' if after != 1 else ''} after it "
+                                              f"{'are' if after != 1 else 'is'} read again as rows",
+                                  'close the quote, or write a quote inside a cell as `""`')
+        start = lines.row[0][0] if lines.row else lines.count
+        if problem is not None:
+            index += 1
+            batch.append((index, start, None, problem))
+            lines.replay(lines.row[1:])
+            reader = csv.reader(lines, dialect=dialect)  # a fresh reader: the broken row's state is gone
+        elif not row or (len(row) == 1 and not row[0].strip() and width > 1):
+            continue  # a blank line
+        else:
+            index += 1
+            if len(row) > width:
+                batch.append((index, start, None, Problem(
+                    "R303", "", f"the row has {len(row)} cells but the header names {width} columns")))
+            else:
+                batch.append((index, start, columns.post({path: row[i] for i, path in plan if i < len(row)}),
+                              None))
         if len(batch) >= per_chunk:
             yield Chunk(source, batch, final=False)
             batch = []
     yield Chunk(source, batch, final=True)
 
 
-class _LineReader:
-    """Lines of text blocks, each with its ``\\n``, for the csv module."""
+class _RowTooLong(Exception):
+    """Raised through the csv module when the row being read passes the limit of one record."""
+
+    def __str__(self) -> str:
+        return f"a row is longer than {MAX_RECORD_CHARS:,} characters"
+
+
+class _Lines:
+    """Lines of text blocks, each with its ``\\n``, for the csv module; numbered, and kept for the current row.
+
+    :meth:`start_row` begins a row; then :attr:`row` holds ``(line number, line)``
+    of every line the csv module took for it, :attr:`ended` says whether it asked
+    for a line past the end of the input (a quote that is never closed), and a
+    row longer than a record may be raises :class:`_RowTooLong`. :meth:`replay`
+    gives lines again, with their numbers, before any new one.
+    """
 
     def __init__(self, blocks: Iterator[str]):
         self._blocks = blocks
         self._lines: list[str] = []
         self._pos = 0
         self._tail = ""
+        self._again: list[tuple[int, str]] = []  # to give again, last first
+        self._dropping = False
+        self.count = 0  # lines read from the blocks
+        self.row: list[tuple[int, str]] = []
+        self.chars = 0
+        self.ended = False
 
-    def __iter__(self) -> _LineReader:
+    def start_row(self) -> None:
+        self.row = []
+        self.chars = 0
+        self.ended = False
+
+    def replay(self, items: list[tuple[int, str]]) -> None:
+        self._again.extend(reversed(items))
+
+    def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
+        item = self._again.pop() if self._again else self._read()
+        if item is None:
+            self.ended = True
+            raise StopIteration
+        self.row.append(item)
+        self.chars += len(item[1])
+        if self.chars > MAX_RECORD_CHARS:
+            raise _RowTooLong
+        return item[1]
+
+    def _read(self) -> tuple[int, str] | None:
         while self._pos >= len(self._lines):
             text = next(self._blocks, None)
             if text is None:
                 if self._tail:
                     tail, self._tail = self._tail, ""
-                    return tail
-                raise StopIteration
+                    self.count += 1
+                    return self.count, tail
+                return None
+            if self._dropping:  # the rest of a line longer than a record: it is never read
+                cut = text.find("\n")
+                if cut < 0:
+                    continue
+                self._dropping = False
+                text = text[cut + 1 :]
             parts = (self._tail + text).split("\n")
             self._tail = parts.pop()
+            if len(self._tail) > MAX_RECORD_CHARS:
+                # One line longer than a record: keep just enough of it to be reported (R312).
+                parts.append(self._tail[: MAX_RECORD_CHARS + 1])
+                self._tail = ""
+                self._dropping = True
             self._lines = [p + "\n" for p in parts]
             self._pos = 0
         line = self._lines[self._pos]
         self._pos += 1
-        return line
+        self.count += 1
+        return self.count, line
 
 
 def _parquet_chunks(name: str, where: str | BinaryIO, columns: ColumnMap, per_chunk: int,
@@ -730,10 +887,16 @@ def _parquet_chunks(name: str, where: str | BinaryIO, columns: ColumnMap, per_ch
         note(f"{name}: columns not read: {', '.join(ignored)}")
     index = 0
     for batch in pf.iter_batches(batch_size=per_chunk):
-        rows = batch.to_pylist()
+        try:
+            rows: list[Any] = batch.to_pylist()
+        except UnicodeDecodeError:  # a string cell that is not UTF-8: find the rows, keep the others
+            rows = [_row_or_problem(batch, i) for i in range(batch.num_rows)]
         out: list[tuple[int, int, Any, Problem | None]] = []
         for row in rows:
             index += 1
+            if isinstance(row, Problem):
+                out.append((index, index, None, row))
+                continue
             post = columns.post({path: _plain(row[header[i]]) for i, path in plan})
             for group in nested:
                 value = _plain(row[group])
@@ -742,6 +905,15 @@ def _parquet_chunks(name: str, where: str | BinaryIO, columns: ColumnMap, per_ch
             out.append((index, index, post, None))
         yield Chunk(name, out, final=False)
     yield Chunk(name, [], final=True)
+
+
+def _row_or_problem(batch: Any, i: int) -> Any:
+    """Row ``i`` of a Parquet batch as a mapping, or R311 when one of its texts is not UTF-8."""
+    try:
+        return batch.slice(i, 1).to_pylist()[0]
+    except UnicodeDecodeError as exc:
+        return Problem("R311", "", f"a text of the row is not valid UTF-8: {exc.reason}",
+                       "write the file's texts in UTF-8")
 
 
 def _plain(value: Any) -> Any:

@@ -980,9 +980,12 @@ def lint_file(path: str | Path, config: LintConfig | None = None, reader: Any = 
     try:
         text = rd.read(name)
     except UnicodeDecodeError as exc:
-        return LintResult(name, [], [Diagnostic("I502", f"`{name}` is not UTF-8 text: {exc.reason}")])
+        from .load import not_utf8
+
+        return LintResult(name, [], [not_utf8(name, exc)])
     except OSError as exc:
-        return LintResult(name, [], [Diagnostic("I501", f"cannot read `{name}`: {exc.strerror or exc}")])
+        code = "I504" if getattr(exc, "code", None) == "I504" else "I501"
+        return LintResult(name, [], [Diagnostic(code, f"cannot read `{name}`: {exc.strerror or exc}")])
     return lint_source(text, name, rd, config)
 
 

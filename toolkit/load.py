@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import model as m
+from .confine import PolicyFileError, configured_or_marked_root, policy_root, read_policy_bytes, refusal
 from .diagnostics import Diagnostic, DiagnosticError, has_errors
 from .lower import LoweredFile, lower
 from .metadata import read_metadata
@@ -28,15 +29,67 @@ class Reader:
     def read(self, path: str) -> str:
         raise NotImplementedError
 
+    def read_included(self, path: str) -> str:
+        """A file a policy names (an include, ``compare_with``), after :meth:`refuse` let it through."""
+        return self.read(path)
+
+    def refuse(self, path: str, main: str, suffix: str = ".policy") -> PolicyFileError | None:
+        """Why the file ``path``, named in the policy ``main``, may not be read; None when it may.
+
+        Paths are names in the reader's own tree: one that is absolute or leaves
+        the tree (``../`` from its top) is refused, and so is a name that does not
+        end in ``suffix`` (``.policy``; ``.tsv`` for a lexicon's data file).
+        """
+        norm = posixpath.normpath(path)
+        if not norm.endswith(suffix):
+            return PolicyFileError("S226", f"only `{suffix}` files can be named here", path)
+        if posixpath.isabs(norm) or norm == ".." or norm.startswith("../"):
+            return PolicyFileError("S225", "it lies outside the files the policy is read from", path)
+        return None
+
+    def refuse_main(self, path: str) -> PolicyFileError | None:
+        """Why the policy file ``path`` itself may not be read (a link out of its repository), or None."""
+        return None
+
+    def root_of(self, main: str) -> Path | None:
+        """The folder on disk the files of the policy ``main`` lie in, if it is read from disk."""
+        return None
+
     def display(self, path: str) -> str:
         """How a path is shown in messages."""
         return path
 
 
 class FileReader(Reader):
+    """Reads from the file system, confined to the policy's root (:mod:`toolkit.confine`).
+
+    ``root``: the folder every named file must lie in (default: the policy's
+    repository, found from the main file). ``regular_only``: refuse a main file
+    that is not a regular file as well (a policy read because another names it).
+    """
+
+    def __init__(self, root: str | Path | None = None, *, regular_only: bool = False):
+        self.root = None if root is None else Path(root).resolve()
+        self.regular_only = regular_only
+
     def read(self, path: str) -> str:
-        data = Path(path).read_bytes()
-        return data.decode("utf-8-sig")
+        refused = self.refuse_main(path)
+        if refused is not None:
+            raise refused
+        return read_policy_bytes(path, regular_only=self.regular_only).decode("utf-8-sig")
+
+    def read_included(self, path: str) -> str:
+        return read_policy_bytes(path, regular_only=True).decode("utf-8-sig")
+
+    def refuse(self, path: str, main: str, suffix: str = ".policy") -> PolicyFileError | None:
+        return refusal(path, self.root_of(main), suffix=suffix)
+
+    def refuse_main(self, path: str) -> PolicyFileError | None:
+        root = self.root or configured_or_marked_root(path)
+        return None if root is None else refusal(path, root, named=False)
+
+    def root_of(self, main: str) -> Path:
+        return self.root or policy_root(main)
 
 
 class CallableReader(Reader):
@@ -62,6 +115,8 @@ class Loaded:
     sources: list[Source] = field(default_factory=list)
     comments: dict[str, tuple[Comment, ...]] = field(default_factory=dict)
     content_hash: str = ""
+    #: The folder on disk the policy's files lie in (its repository), when read from disk.
+    root: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -70,7 +125,7 @@ class Loaded:
 
 def load_text(text: str, name: str = "<text>", reader: Reader | None = None) -> Loaded:
     """Load a policy from text; includes are read through ``reader`` relative to ``name``."""
-    return _Loader(reader or FileReader()).load_main(name, text)
+    return _Loader(reader or FileReader(), name).load_main(name, text)
 
 
 def load_file(path: str | Path, reader: Reader | None = None) -> Loaded:
@@ -80,15 +135,29 @@ def load_file(path: str | Path, reader: Reader | None = None) -> Loaded:
     try:
         text = rd.read(name)
     except UnicodeDecodeError as exc:
-        return Loaded(None, [Diagnostic("I502", f"`{rd.display(name)}` is not UTF-8 text: {exc.reason}")])
+        return Loaded(None, [not_utf8(rd.display(name), exc)])
+    except PolicyFileError as exc:
+        return Loaded(None, [Diagnostic("I504" if exc.code == "I504" else "I501",
+                                        f"cannot read `{rd.display(name)}`: {exc.reason}")])
     except OSError as exc:
         return Loaded(None, [Diagnostic("I501", f"cannot read `{rd.display(name)}`: {exc.strerror or exc}")])
-    return _Loader(rd).load_main(name, text)
+    return _Loader(rd, name).load_main(name, text)
+
+
+def not_utf8(name: str, exc: UnicodeDecodeError) -> Diagnostic:
+    """I502 at the first byte that is not UTF-8, its line shown with the byte as `�`."""
+    data = bytes(exc.object)
+    text = data.decode("utf-8-sig", "replace")
+    offset = len(data[: exc.start].decode("utf-8-sig", "replace"))
+    return Diagnostic("I502", f"`{name}` is not UTF-8 text: {exc.reason} (byte 0x{data[exc.start]:02x})",
+                      Span(Source(name, text), offset, offset + 1),
+                      help="save the file as UTF-8; a policy is text in UTF-8 only")
 
 
 class _Loader:
-    def __init__(self, reader: Reader):
+    def __init__(self, reader: Reader, main: str):
         self.reader = reader
+        self.main = main
         self.diags: list[Diagnostic] = []
         self.sources: list[Source] = []
         self.comments: dict[str, tuple[Comment, ...]] = {}
@@ -116,6 +185,8 @@ class _Loader:
             return self._result(None)
         meta, meta_diags = read_metadata(header)
         self.diags.extend(meta_diags)
+        if meta.compare_with:
+            self._confine_compare_with(name, meta.compare_with, header)
         policy = _assemble(header.id, meta, items, header.span)
         return self._result(policy)
 
@@ -134,7 +205,18 @@ class _Loader:
             self.sources,
             self.comments,
             "sha256:" + digest.hexdigest(),
+            self.reader.root_of(self.main),
         )
+
+    def _confine_compare_with(self, name: str, other: str, header: object) -> None:
+        """``compare_with`` must name a policy the build may read: the same rules as an include."""
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(name), other))
+        refused = self.reader.refuse(target, self.main)
+        if refused is None:
+            return
+        span = next((sp for key, _values, sp in getattr(header, "entries", ()) if key == "compare_with"), None)
+        self.diags.append(Diagnostic(refused.code, f"`compare_with` cannot name `{other}`: {refused.reason}", span,
+                                     help=_CONFINED_HELP))
 
     def _parse(self, source: Source) -> LoweredFile | None:
         self.sources.append(source)
@@ -168,9 +250,21 @@ class _Loader:
             if target in self.done:
                 continue
             self.done.add(target)
+            refused = self.reader.refuse(target, self.main)
+            if refused is not None:
+                self.diags.append(Diagnostic(refused.code, f"cannot include `{item.path}`: {refused.reason}",
+                                             item.span, help=_CONFINED_HELP))
+                continue
             try:
-                text = self.reader.read(target)
-            except (OSError, UnicodeDecodeError, KeyError) as exc:
+                text = self.reader.read_included(target)
+            except UnicodeDecodeError as exc:
+                self.diags.append(not_utf8(self.reader.display(target), exc))
+                continue
+            except PolicyFileError as exc:
+                self.diags.append(Diagnostic(exc.code, f"cannot include `{item.path}`: {exc.reason}", item.span,
+                                             help=_CONFINED_HELP))
+                continue
+            except (OSError, KeyError) as exc:
                 reason = getattr(exc, "strerror", None) or str(exc)
                 self.diags.append(
                     Diagnostic("S212", f"cannot read included file `{item.path}`: {reason}", item.span,
@@ -193,8 +287,20 @@ class _Loader:
         """A lexicon whose entries are rows of a data file beside the policy (``lexicon X from "file"``)."""
         assert lex.source is not None
         target = posixpath.normpath(posixpath.join(posixpath.dirname(name), lex.source))
+        # A data file is confined as an include is (toolkit.confine): its rows are quoted in errors.
+        refused = self.reader.refuse(target, self.main, suffix=GAZETTEER_SUFFIX)
+        if refused is not None:
+            self.diags.append(Diagnostic(refused.code, f"cannot read the data file `{lex.source}` of lexicon "
+                                                       f"`{lex.id}`: {refused.reason}", lex.span,
+                                         help=_CONFINED_HELP.replace("`.policy` files", "`.tsv` data files")))
+            return lex
         try:
-            text = self.reader.read(target)
+            text = self.reader.read_included(target)
+        except PolicyFileError as exc:
+            self.diags.append(Diagnostic(exc.code, f"cannot read the data file `{lex.source}` of lexicon "
+                                                   f"`{lex.id}`: {exc.reason}", lex.span,
+                                         help=_CONFINED_HELP.replace("`.policy` files", "`.tsv` data files")))
+            return lex
         except (OSError, UnicodeDecodeError, KeyError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             self.diags.append(Diagnostic("S233", f"cannot read the data file `{lex.source}` of lexicon `{lex.id}`: "
@@ -209,6 +315,8 @@ class _Loader:
 
 
 GAZETTEER_COLUMNS = ("entry", "mode")
+#: The ending of a lexicon's data file.
+GAZETTEER_SUFFIX = ".tsv"
 
 
 def read_gazetteer(source: Source) -> tuple[list[m.LexiconEntry], list[Diagnostic]]:
@@ -256,6 +364,8 @@ def read_gazetteer(source: Source) -> tuple[list[m.LexiconEntry], list[Diagnosti
         diags.append(Diagnostic("S233", "the data file has no rows", Span(source, 0, 0),
                                 help="the first row names the columns (entry, …); each row after it is an entry"))
     return entries, diags
+_CONFINED_HELP = ("a policy may name only regular `.policy` files of at most 1 MiB inside its root "
+                  "(its repository, or `GOVPOST_ROOT`); see docs/security.md")
 
 
 def _assemble(policy_id: str, meta: m.Metadata, items: list[object], span: Span) -> m.Policy:

@@ -45,13 +45,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcMethodNotFound,
+    JsonRpcParseError,
+)
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from . import __version__
 from . import model as m
 from .check import Symbols, check_policy
+from .confine import MAX_POLICY_BYTES
 from .diagnostics import Diagnostic, has_errors, sort_diagnostics
 from .load import FileReader, Reader, load_text
 from .lower import unquote
@@ -69,6 +78,9 @@ DEBOUNCE_SECONDS = 0.25
 # ---------------------------------------------------------------------------
 
 
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
 def _units(encoding: str) -> Callable[[str], int]:
     if encoding == lsp.PositionEncodingKind.Utf8:
         return lambda s: len(s.encode("utf-8", "surrogatepass"))
@@ -83,8 +95,9 @@ class Positions:
     def __init__(self, text: str, encoding: str = lsp.PositionEncodingKind.Utf16):
         self.text = text
         self.units = _units(encoding)
+        # `\n`, `\r\n` and a lone `\r` end a line (the protocol's rule, and toolkit.source.Source's).
         self.starts = [0]
-        self.starts.extend(i + 1 for i, ch in enumerate(text) if ch == "\n")
+        self.starts.extend(m.end() for m in _LINE_END.finditer(text))
 
     def position(self, offset: int) -> lsp.Position:
         offset = max(0, min(offset, len(self.text)))
@@ -98,10 +111,8 @@ class Positions:
         if position.line >= len(self.starts):
             return len(self.text)
         start = self.starts[max(0, position.line)]
-        end = self.text.find("\n", start)
-        line = self.text[start:] if end < 0 else self.text[start:end]
-        if line.endswith("\r"):
-            line = line[:-1]
+        end = _LINE_END.search(self.text, start)
+        line = self.text[start:] if end is None else self.text[start : end.start()]
         count = 0
         for i, ch in enumerate(line):
             if count >= position.character:
@@ -120,7 +131,11 @@ def _norm(path: str) -> str:
 
 
 class OverlayReader(Reader):
-    """Reads a file from the editor's open buffer if there is one, else from disk."""
+    """Reads a file from the editor's open buffer if there is one, else from disk.
+
+    What a document may include is confined as on the command line (toolkit.confine):
+    an open buffer is no exception, so the editor shows the errors `govpost validate` gives.
+    """
 
     def __init__(self, buffers: dict[str, str]):
         self.buffers = {_norm(k): v for k, v in buffers.items()}
@@ -131,6 +146,18 @@ class OverlayReader(Reader):
         if text is not None:
             return text
         return self.disk.read(path)
+
+    def read_included(self, path: str) -> str:
+        text = self.buffers.get(_norm(path))
+        if text is not None:
+            return text
+        return self.disk.read_included(path)
+
+    def refuse(self, path: str, main: str, suffix: str = ".policy") -> Any:
+        return self.disk.refuse(path, main, suffix)
+
+    def root_of(self, main: str) -> Path:
+        return self.disk.root_of(main)
 
 
 def document_name(uri: str) -> str:
@@ -178,6 +205,11 @@ _WRAPPER = "__govpost_shared__.policy"
 def analyse(uri: str, text: str, version: int | None, buffers: dict[str, str]) -> Analysis:
     """Parse, load (with includes) and check a document (linting is a second step: :func:`lint_findings`)."""
     name = document_name(uri)
+    if len(text) > MAX_POLICY_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
+        # The limit of a policy file (toolkit.confine) holds for an editor's buffer too.
+        too_large = Diagnostic("I504", f"this document is larger than {MAX_POLICY_BYTES:,} bytes, the most a "
+                                       "policy file may hold", Span(Source(name, text), 0, 0))
+        return Analysis(uri, name, version, text, [too_large])
     reader = OverlayReader({**buffers, name: text})
     loaded = load_text(text, name, reader)
     diags = list(loaded.diagnostics)
@@ -241,9 +273,9 @@ def lint_findings(analysis: Analysis) -> list[Any]:
 
 _TOKEN = re.compile(
     r"""
-    (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\]|\\.)*(?:"|\Z))
-  | (?P<regex>/(?:[^/\\\n]|\\.)+/[a-z]*)
+    (?P<comment>\#[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*)  # to any line break, as toolkit.syntax reads it
+  | (?P<string>"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z))  # unrolled: constant memory (see grammar/policy.lark)
+  | (?P<regex>/(?!/)[^/\\\n]*(?:\\.[^/\\\n]*)*/[a-z]*)
   | (?P<datetime>\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)
   | (?P<word>[A-Za-z0-9_]+(?:[.\-][A-Za-z0-9_]+)*(?:\([0-9A-Za-z]+\))*)
   | (?P<punct>[{}\[\](),:@])
@@ -992,9 +1024,109 @@ def guarded(what: str) -> Callable[[F], F]:
     return wrap
 
 
+# ---------------------------------------------------------------------------
+# The protocol: every request gets an answer, and no message can exhaust memory
+# ---------------------------------------------------------------------------
+
+#: The longest message the server reads (16 MiB): a policy is at most 1 MiB (toolkit.confine).
+MAX_MESSAGE_BYTES = 16 << 20
+#: The longest header line read at once.
+_MAX_HEADER_LINE = 4096
+_REFUSED = "govpost/refusedMessage"
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A request whose parameters do not fit its method (or whose method is unknown): answered with an error."""
+
+    id: Any
+    error: JsonRpcException
+
+
+class GovpostProtocol(LanguageServerProtocol):
+    """pygls's protocol, answering every request it cannot take with a JSON-RPC error.
+
+    pygls reads a request's parameters while it decodes the message; parameters
+    that do not fit (a negative position, a missing field, no ``params`` at all)
+    made it log the problem and never answer, so the editor waited forever.
+    Here such a request is answered: ``-32601`` for a method the server does not
+    have, ``-32602`` for parameters that do not fit.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if not (isinstance(data, dict) and "jsonrpc" in data and "id" in data and "method" in data):
+                raise
+            method = data["method"]
+            try:
+                self._get_handler(method)
+            except JsonRpcMethodNotFound as unknown:
+                return _Unreadable(data["id"], unknown)
+            except Exception:  # pragma: no cover - a name that is not a method at all
+                return _Unreadable(data["id"], JsonRpcInvalidRequest())
+            return _Unreadable(data["id"], JsonRpcInvalidParams(
+                f"Invalid Params: the parameters of `{method}` do not fit it: {_what_failed(exc)}"))
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Unreadable):
+            self._send_response(message.id, None, message.error.to_response_error())
+            return
+        super().handle_message(message)
+
+
+def _what_failed(exc: BaseException) -> str:
+    """Where the parameters went wrong (``invalid value for type, expected int @ $.params.position.line``)."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    try:
+        from cattrs import transform_error
+
+        found = transform_error(cause)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - the detail is a courtesy; the error is answered either way
+        found = []
+    return _short(Exception("; ".join(found))) if found else _short(cause)
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+class CappedInput:
+    """Standard input for the server, read so that no message can exhaust memory.
+
+    A header line is read at most 4 KiB at a time. A message whose
+    ``Content-Length`` exceeds :data:`MAX_MESSAGE_BYTES` is read and thrown away
+    in small pieces (so the stream stays in step) and replaced by a notification
+    that makes the server tell the client; a length of 99,999,999,999 costs no
+    memory, only the wait for bytes that never come.
+    """
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def readline(self) -> bytes:
+        line: bytes = self.stream.readline(_MAX_HEADER_LINE)
+        return line
+
+    def read(self, size: int) -> bytes:
+        if size <= MAX_MESSAGE_BYTES:
+            data: bytes = self.stream.read(size)
+            return data
+        left = size
+        while left > 0:
+            piece = self.stream.read(min(left, 1 << 16))
+            if not piece:
+                return b""  # the client went away: the server stops, as at any end of input
+            left -= len(piece)
+        return json.dumps({"jsonrpc": "2.0", "method": _REFUSED, "params": {"bytes": size}}).encode("utf-8")
+
+
 class GovpostServer(LanguageServer):
     def __init__(self, debounce: float = DEBOUNCE_SECONDS) -> None:
-        super().__init__("govpost", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("govpost", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         protocol_cls=GovpostProtocol)
         self.docs: dict[str, DocState] = {}
         self.debounce = debounce
         # One thread for everything that parses: the parser is shared state.
@@ -1003,6 +1135,15 @@ class GovpostServer(LanguageServer):
     @property
     def encoding(self) -> str:
         return str(self.workspace.position_encoding or lsp.PositionEncodingKind.Utf16)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A message that is not JSON is answered as JSON-RPC says: a parse error, with no id."""
+        if isinstance(error, (ValueError, UnicodeDecodeError)) and not isinstance(error, JsonRpcException):
+            logger.error("a message that is not JSON: %s", error)
+            self.protocol._send_response(None, None, JsonRpcParseError(  # type: ignore[arg-type]
+                f"Parse Error: the message is not JSON: {_short(error)}").to_response_error())
+            return
+        super().report_server_error(error, source)
 
     def positions(self, text: str) -> Positions:
         return Positions(text, self.encoding)
@@ -1195,6 +1336,8 @@ async def definition(ls: GovpostServer, params: lsp.DefinitionParams) -> list[ls
         path = _norm(posixpath.join(posixpath.dirname(state.name), target.name))
         if not Path(path).exists() and path not in {s.name for s in ls.docs.values()}:
             return None
+        if FileReader().refuse(path, state.name) is not None:
+            return None  # not a file the policy may include: its diagnostic says why
         origin = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
         return [lsp.Location(uri=_uri_for(ls, path), range=origin)]
     if known is None or known.symbols is None:
@@ -1292,9 +1435,22 @@ async def formatting(ls: GovpostServer, params: lsp.DocumentFormattingParams) ->
     return [lsp.TextEdit(range=positions.range(0, len(text)), new_text=formatted)]
 
 
+@server.feature(_REFUSED)
+def refused_message(ls: GovpostServer, params: Any) -> None:
+    """A message too long to read (see :class:`CappedInput`): its request cannot be known, so say so."""
+    size = params.bytes if hasattr(params, "bytes") else "?"
+    text = f"govpost: a message of {size:,} bytes was refused; the server reads at most {MAX_MESSAGE_BYTES:,}" \
+        if isinstance(size, int) else "govpost: a message too long to read was refused"
+    logger.error("%s", text)
+    ls.protocol._send_response(None, None, JsonRpcInvalidRequest(text).to_response_error())  # type: ignore[arg-type]
+    ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=text))
+
+
 def serve() -> None:
     """Run the server over stdio until the client says `exit`."""
-    server.start_io()
+    import sys
+
+    server.start_io(stdin=CappedInput(sys.stdin.buffer))  # type: ignore[arg-type]
 
 
 __all__ = ["Analysis", "GovpostServer", "Positions", "analyse", "serve", "server", "suggestions", "target_at",

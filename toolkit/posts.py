@@ -29,6 +29,14 @@ _LONG_NUMBER = re.compile(r"\d{19}")
 _LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
 
 
+#: The longest record the checker reads (1 MiB of text): a JSON Lines line, a CSV row, an
+#: element of a JSON array, or the strings of one post. A longer one is malformed (R312):
+#: checking a 50 MB post would take a quarter of a minute and tell a reviewer nothing.
+MAX_RECORD_CHARS = 1 << 20
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def loads(data: str | bytes) -> Any:
     """One JSON value, decoded by orjson, but with every integer exact, however large.
 
@@ -38,9 +46,69 @@ def loads(data: str | bytes) -> Any:
     if long_number.search(data) is None:  # type: ignore[arg-type]
         return orjson.loads(data)
     try:
-        return json.loads(data)
+        return json_loads(data)
     except json.JSONDecodeError as exc:
         raise orjson.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
+
+
+def json_loads(text: str | bytes) -> Any:
+    """The standard library's ``json.loads``, with what it cannot hold a decoding error.
+
+    Python's decoder recurses once per level (past its limit it would raise
+    ``RecursionError``) and refuses integers of more than 4,300 digits
+    (``ValueError``); either would say nothing about the record and stop the run.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as exc:  # ValueError: an integer of more than 4,300 digits
+        doc = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        what = "the value is nested too deeply" if isinstance(exc, RecursionError) else "a number is too long"
+        raise json.JSONDecodeError(what, doc, 0) from None
+
+
+def unreadable(post: dict[str, Any]) -> Problem | None:
+    """Why a well-formed post still cannot be checked, or None: text that is not Unicode, or too much of it.
+
+    A lone surrogate (``"\\ud800"`` in JSON, or a byte that is not UTF-8 given on
+    the command line) is not a character: no text matcher can read it (R311).
+    More than :data:`MAX_RECORD_CHARS` characters of text in one post is R312.
+    """
+    total = 0
+    stack: list[tuple[str, Any]] = [("", post)]
+    while stack:
+        path, value = stack.pop()
+        kind = type(value)
+        if kind is str:
+            total += len(value)
+            if not value.isascii():
+                bad = _SURROGATE.search(value)
+                if bad is not None:
+                    return _not_unicode(path, bad.group())
+        elif kind is dict:
+            stack.extend((f"{path}.{k}" if path else k, v) for k, v in value.items() if k != "_ts")
+        elif kind is list:
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+    if total > MAX_RECORD_CHARS:
+        return Problem("R312", "", f"the post holds {total:,} characters of text; govpost checks at most "
+                                   f"{MAX_RECORD_CHARS:,} in one record", "split the text into several posts")
+    return None
+
+
+def _not_unicode(path: str, char: str) -> Problem:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # how Python keeps a byte that is not UTF-8 (a command-line argument)
+        return Problem("R311", path, f"`{path}` is not valid UTF-8: it holds the byte 0x{code - 0xDC00:02x}",
+                       "give the text in UTF-8")
+    return Problem("R311", path, f"`{path}` holds `\\u{code:04x}`, half of a surrogate pair, which is not a "
+                                 "character", "a character beyond U+FFFF is written as a pair: `\\ud83d\\ude4f`")
+
+
+def too_large(size: int, what: str) -> Problem:
+    """R312: a record or a post longer than :data:`MAX_RECORD_CHARS`."""
+    return Problem("R312", "", f"{what} is {size:,} characters long; govpost checks at most "
+                               f"{MAX_RECORD_CHARS:,} in one record", "split the text into several posts")
 
 
 # Names people use for enumeration values, so the hint can name the value meant.
@@ -56,6 +124,14 @@ class Problem:
     path: str
     message: str
     help: str | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.message) > 160 or (self.help is not None and len(self.help) > 160):
+            from .diagnostics import shorten  # a long value quoted from the record is cut short
+
+            object.__setattr__(self, "message", shorten(self.message))
+            if self.help is not None:
+                object.__setattr__(self, "help", shorten(self.help))
 
 
 def _suggest(name: str, options: Iterable[str]) -> str | None:
@@ -88,9 +164,12 @@ def validate(record: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
     problems found.
     """
     post = _fast(record)
-    if post is not None:
-        return post, []
-    return _validate(record)
+    if post is None:
+        post, problems = _validate(record)
+        if post is None:
+            return None, problems
+    problem = unreadable(post)
+    return (None, [problem]) if problem is not None else (post, [])
 
 
 # -- the fast path: a well-formed record, with plain type checks ------------
@@ -502,7 +581,7 @@ def _read_lines(lines: Iterable[str]) -> Iterator[Record]:
 def _broken(first: str) -> Problem:
     """The problem of a record whose first line starts no JSON value the following lines complete."""
     try:
-        json.loads(first.rstrip("\r\n"))
+        json_loads(first.rstrip("\r\n"))
         message = "not valid JSON"
     except json.JSONDecodeError as own:
         message = _json_error(own)
@@ -548,6 +627,10 @@ def frame_json_lines(lines: Iterable[str], first_line_no: int = 1, first_record_
             lineno, line = nxt
         if not pending and not line.strip():
             continue
+        if not pending and len(line) > MAX_RECORD_CHARS:
+            index += 1
+            yield (index, lineno, None, too_large(len(line) - 1, "the line"))
+            continue
         pending.append((lineno, line))
         if len(pending) == 1:
             try:
@@ -561,13 +644,14 @@ def frame_json_lines(lines: Iterable[str], first_line_no: int = 1, first_record_
                 continue
         text = "".join(t for _n, t in pending)
         try:
-            value = json.loads(text)
+            value = json_loads(text)
         except json.JSONDecodeError as exc:
             unfinished = (
                 text.lstrip().startswith("{")
                 and exc.msg.startswith(("Expecting", "Unterminated"))
                 and exc.pos >= len(text.rstrip()) - 1
                 and len(pending) < 1000
+                and len(text) <= MAX_RECORD_CHARS
             )
             if unfinished:
                 continue
@@ -583,7 +667,7 @@ def frame_json_lines(lines: Iterable[str], first_line_no: int = 1, first_record_
 
 def _read_array(text: str) -> Iterator[Record]:
     try:
-        data = json.loads(text)
+        data = json_loads(text)
     except json.JSONDecodeError as exc:
         msg = exc.msg.removesuffix(" at")
         where = f"at line {exc.lineno}, column {exc.colno}"

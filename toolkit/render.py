@@ -7,7 +7,10 @@ rest of govpost, and ``govpost build --no-pdf``, never load it.
 Templates get the plain data of :mod:`toolkit.document`. The environment is
 strict: every ``{{ … }}`` is HTML-escaped (text from a policy can never
 become markup) and a name a template uses but the data lacks is an error,
-never an empty string.
+never an empty string. It is Jinja2's sandbox, so a template from elsewhere
+cannot reach Python (no ``__globals__``, no ``os``, no file or process), and
+its loader reads only files that lie inside the template folders once every
+symbolic link is resolved (:class:`ConfinedLoader`).
 
 Rendering fetches nothing from the network and no file outside the template
 directory: :class:`LocalFetcher` serves ``file:`` URLs inside the allowed
@@ -21,6 +24,7 @@ import datetime as dt
 import gc
 import logging
 import mimetypes
+import os
 import re
 import sys
 import warnings
@@ -32,6 +36,8 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import jinja2
+import jinja2.sandbox
+from jinja2.loaders import split_template_path
 
 from .resources import templates_dir
 
@@ -105,10 +111,52 @@ def resolve_template(spec: str | Path | None, *, kind: str = "circular") -> Temp
 # ---------------------------------------------------------------------------
 
 
+class TemplateOutside(jinja2.TemplateError):
+    """A template file that resolves outside the folders templates are read from (a symbolic link out)."""
+
+
+class ConfinedLoader(jinja2.FileSystemLoader):
+    """Jinja2's file loader, refusing every template file that is not inside its folders.
+
+    A name is looked up in each folder in turn, as :class:`jinja2.FileSystemLoader`
+    does (Jinja2 already refuses ``..`` in names); the file found is then resolved,
+    symbolic links included, and read only if it still lies inside that folder.
+    The file read is the resolved one, so a link changed after the check cannot
+    lead elsewhere.
+    """
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        pieces = split_template_path(template)
+        for folder in self.searchpath:
+            candidate = os.path.join(folder, *pieces)
+            if not os.path.lexists(candidate):
+                continue
+            root = os.path.realpath(folder)
+            real = os.path.realpath(candidate)
+            if os.path.commonpath([root, real]) != root:
+                raise TemplateOutside(f"`{template}` is a link to a file outside the template folder")
+            if not os.path.isfile(real):
+                continue
+            with open(real, "rb") as fh:
+                contents = fh.read().decode(self.encoding)
+            mtime = os.path.getmtime(real)
+
+            def uptodate(real: str = real, mtime: float = mtime) -> bool:
+                return os.path.exists(real) and os.path.getmtime(real) == mtime
+
+            return contents, real, uptodate
+        raise jinja2.TemplateNotFound(template)
+
+
 def environment(template: Template) -> jinja2.Environment:
-    """The Jinja2 environment for a template directory: autoescaped, strict about undefined names."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(p) for p in template.search_path]),
+    """The Jinja2 environment for a template directory: sandboxed, autoescaped, strict about undefined names.
+
+    Every template, bundled or not, runs in Jinja2's immutable sandbox: attributes
+    that lead to Python internals (``__class__``, ``__globals__``, ``mro``…) are
+    refused, and the data cannot be changed while it is rendered.
+    """
+    return jinja2.sandbox.ImmutableSandboxedEnvironment(
+        loader=ConfinedLoader([str(p) for p in template.search_path]),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
@@ -128,10 +176,16 @@ def render_html(view: dict[str, Any], template: Template) -> str:
         html = env.get_template(ENTRY).render(**view)
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"template `{exc.filename or exc.name}` line {exc.lineno}: {exc.message}") from None
+    except TemplateOutside as exc:
+        raise RenderError(f"template `{template.name}`: {exc.message}; templates are read only from "
+                          f"`{template.directory}` and the shared templates") from None
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"template `{template.name}` includes `{exc.name}`, which does not exist") from None
     except jinja2.UndefinedError as exc:
         raise RenderError(f"{_where(exc, template)}: {exc.message}") from None
+    except jinja2.sandbox.SecurityError as exc:
+        message = str(exc).rstrip(".")
+        raise RenderError(f"{_where(exc, template)}: the sandbox refused it: {message}") from None
     except jinja2.TemplateError as exc:  # pragma: no cover - other template errors
         raise RenderError(f"{_where(exc, template)}: {exc}") from None
     # Whitespace left by template logic carries no meaning; a stable form keeps goldens readable.

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 
 from .resources import templates_dir
 from .rules import OUTCOMES
@@ -51,7 +52,8 @@ class ReportError(Exception):
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    # The same sandbox as the circulars' templates (toolkit.render.environment): summaries carry text from posts.
+    return jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(templates_dir() / "report")),
         autoescape=True,
         undefined=jinja2.StrictUndefined,

@@ -47,13 +47,24 @@ def dumps(ruleset: dict[str, Any]) -> str:
     return json.dumps(ruleset, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 
+#: How deeply the JSON of a rule set may nest. A condition that nests as deeply as a policy may
+#: (toolkit.syntax.MAX_NESTING) takes about 70 levels; the checker builds each condition
+#: recursively, and this bound keeps it far from Python's recursion limit.
+MAX_JSON_DEPTH = 160
+
+
 def loads(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RuleSetError("C401", f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise RuleSetError("C401", "not a govpost rule set: its JSON is nested too deeply") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise RuleSetError("C401", "not a govpost rule set (its `format` is not `govpost.rules`)")
+    # INVARIANT: the depth is checked before anything walks the conditions (migrate and the checker recurse).
+    if _too_deep(data):
+        raise RuleSetError("C401", f"not a govpost rule set: it is nested more than {MAX_JSON_DEPTH} levels deep")
     if data.get("version") == 1:
         return migrate(data)
     if data.get("version") != VERSION:
@@ -112,6 +123,20 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
         for c in data["clauses"]
     ]
     return out
+
+
+def _too_deep(data: dict[str, Any]) -> bool:
+    """Whether any value of the rule set nests more than :data:`MAX_JSON_DEPTH` deep (found without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return False
 
 
 def load(path: str | Path) -> dict[str, Any]:

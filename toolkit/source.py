@@ -9,7 +9,22 @@ the same thing are equal wherever their text stood.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
+
+#: The characters other than ``\n`` that end a line for Python's ``str.splitlines``
+#: (and for some editors and viewers): carriage return, vertical tab, form feed, the
+#: file/group/record separators, next line, and the Unicode line and paragraph
+#: separators. A comment ends at any of them (:mod:`toolkit.syntax`), so no text a
+#: viewer shows on a line of its own can hide inside a comment.
+LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+#: The widest source excerpt a diagnostic prints (see :meth:`Span.snippet`).
+SNIPPET_WIDTH = 160
+_SHOWN = {ord(ch): " " for ch in LINE_BREAKS}
+
+# Lines for positions: `\n`, `\r\n` and a lone `\r` end a line, as the Language Server Protocol counts them.
+_LINE_END = re.compile(r"\r\n?|\n")
 
 
 @dataclass(frozen=True, eq=False)
@@ -22,7 +37,7 @@ class Source:
 
     def __post_init__(self) -> None:
         starts = [0]
-        starts.extend(i + 1 for i, ch in enumerate(self.text) if ch == "\n")
+        starts.extend(m.end() for m in _LINE_END.finditer(self.text))
         object.__setattr__(self, "_line_starts", starts)
 
     def line_col(self, offset: int) -> tuple[int, int]:
@@ -36,8 +51,8 @@ class Source:
         if line < 1 or line > len(self._line_starts):
             return ""
         start = self._line_starts[line - 1]
-        end = self.text.find("\n", start)
-        return self.text[start:] if end < 0 else self.text[start:end]
+        end = _LINE_END.search(self.text, start)
+        return self.text[start:] if end is None else self.text[start : end.start()]
 
     def offset(self, line: int, col: int) -> int:
         """Character offset of a 1-based line and column."""
@@ -71,14 +86,29 @@ class Span:
         return f"{self.source.name}:{line}:{col}"
 
     def snippet(self) -> str:
-        """The source line with a caret under the span (first line only)."""
+        """The source line with a caret under the span (first line only).
+
+        A line longer than :data:`SNIPPET_WIDTH` characters is cut to a window
+        that starts a little before the span (``…`` marks a cut), and the
+        underline stops at the window's end: a one-megabyte line prints a line.
+        """
         line, col = self.source.line_col(self.start)
         text = self.source.line_text(line)
         end_line, end_col = self.source.line_col(max(self.start, self.end))
         width = (end_col - col) if end_line == line else len(text) - col + 1
         width = max(1, width)
+        at = col - 1
+        if len(text) > SNIPPET_WIDTH:
+            lo = max(0, at - SNIPPET_WIDTH // 4)
+            hi = min(len(text), lo + SNIPPET_WIDTH)
+            head, tail = ("…" if lo else ""), ("…" if hi < len(text) else "")
+            width = max(1, min(width, hi - at))
+            text = head + text[lo:hi] + tail
+            at = at - lo + len(head)
+        # Invisible line breaks (a form feed, U+2028) would break the line in a terminal: show a space.
+        text = text.translate(_SHOWN)
         # Tabs keep their width under the caret so it lines up in a terminal.
-        pad = "".join("\t" if ch == "\t" else " " for ch in text[: col - 1])
+        pad = "".join("\t" if ch == "\t" else " " for ch in text[:at])
         return f"{text}\n{pad}^{'~' * (width - 1)}"
 
 

@@ -14,11 +14,18 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from .diagnostics import Diagnostic, DiagnosticError, did_you_mean
 from .resources import grammar_file
-from .source import Source, Span
+from .source import LINE_BREAKS, Source, Span
 
 #: At most this many syntax errors are reported for one file: past that they
 #: are mostly echoes of the first ones.
 MAX_SYNTAX_ERRORS = 10
+
+#: How deeply a policy may nest: ``and``/``or``/``not`` in a condition, a section in a
+#: section, ``{…}`` and ``[…]`` in an example post or a header value. Every stage after
+#: the parser (lowering, the checks, the compiler, the checker, the solver, the
+#: printer, the linter) walks these recursively; this bound keeps all of them far
+#: from Python's recursion limit. The bundled policies nest at most 3 deep.
+MAX_NESTING = 32
 
 # Names for terminals as a drafter would say them.
 _TERMINAL_NAMES = {
@@ -108,24 +115,99 @@ _SYNC = re.compile(
 )
 
 
+# The lexical shape of a file as far as comments go: a text, a regular expression,
+# a comment (ending at any line break), or anything else. Only `"`, `/` and `#`
+# start a token that can hold a `#`, so this finds the comments the parser finds.
+_BREAK = re.compile(f"[{LINE_BREAKS}]")
+_SCAN = re.compile(
+    r'"[^"\\]*(?:\\.[^"\\]*)*"?'  # a text (possibly unterminated: the parser reports it)
+    r"|/(?!/)[^/\\\n]*(?:\\.[^/\\\n]*)*/"  # a regular expression
+    rf"|#[^\n{LINE_BREAKS}]*"  # a comment, up to the first line break of any kind
+    r'|[^"/#]+|.',
+    re.DOTALL,
+)
+
+
+def lexer_text(text: str) -> str:
+    """The text the parser reads: ``text`` with every line break that ends a comment made a ``\\n``.
+
+    The grammar's comment runs to the next ``\\n``. A carriage return, a form feed
+    or a Unicode line separator inside a comment ends the line for an editor, a
+    diff or :meth:`str.splitlines`; if the parser read on, the text after it would
+    be hidden in the comment while a reviewer (or ``govpost fmt``, which writes it
+    on a line of its own) sees it as part of the policy. Here the character is
+    replaced by a ``\\n``, one character for one, so offsets, lines and columns do
+    not move. A ``\\r\\n`` is left alone: the comment already ends there.
+    """
+    if _BREAK.search(text) is None:
+        return text
+    chars: list[str] | None = None
+    for match in _SCAN.finditer(text):
+        end = match.end()
+        if text[match.start()] != "#" or end >= len(text) or text[end] == "\n":
+            continue
+        if text[end] == "\r" and text[end + 1 : end + 2] == "\n":
+            continue
+        if chars is None:
+            chars = list(text)
+        chars[end] = "\n"
+    return text if chars is None else "".join(chars)
+
+
 def parse_source(source: Source) -> ParseResult:
     """Parse one file. Raises :class:`DiagnosticError` with every syntax error found."""
     _SINK.items = []
+    text = lexer_text(source.text)
     try:
-        tree = parser().parse(source.text, start="start")
+        tree = parser().parse(text, start="start")
     except UnexpectedInput as exc:
         _SINK.items = []
-        raise DiagnosticError(_collect_errors(source, exc)) from None
+        raise DiagnosticError(_collect_errors(source, exc, text)) from None
     comments = tuple(
         Comment(str(tok), Span(source, tok.start_pos or 0, tok.end_pos or 0)) for tok in _SINK.items
     )
     _SINK.items = []
+    too_deep = _too_deep(source, tree)
+    if too_deep is not None:
+        raise DiagnosticError([too_deep])
     return ParseResult(tree, comments)
 
 
-def _collect_errors(source: Source, first: UnexpectedInput) -> list[Diagnostic]:
+# The rules that nest, and what a drafter calls each.
+_NESTING = {"and_cond": "condition", "or_cond": "condition", "not_cond": "condition", "section": "section",
+            "post_literal": "example post", "list_lit": "example post", "record_value": "header value"}
+_HINTS = {
+    "condition": "name a part of it with `signal NAME means …` and use the name instead",
+    "section": "put sections side by side instead of one inside another",
+    "example post": "an example post needs only a few levels of `{…}` and `[…]`",
+    "header value": "a header value such as `signatory { … }` needs one level",
+}
+_WORD = re.compile(r"[A-Za-z_][\w-]*|\S")
+
+
+def _too_deep(source: Source, tree: Tree[Token]) -> Diagnostic | None:
+    """P105 at the first construct nested more than :data:`MAX_NESTING` deep, found without recursion."""
+    # Each kind counts on its own: a condition in a section ten deep may still nest 32 deep.
+    stack: list[tuple[Tree[Token], dict[str, int]]] = [(tree, {})]
+    while stack:
+        node, depths = stack.pop()
+        kind = _NESTING.get(str(node.data))
+        if kind is not None:
+            depth = depths.get(kind, 0) + 1
+            depths = {**depths, kind: depth}
+            if depth > MAX_NESTING:
+                meta = node.meta
+                start = 0 if getattr(meta, "empty", True) else meta.start_pos
+                word = _WORD.match(source.text, start)
+                end = word.end() if word else start
+                return Diagnostic("P105", f"this {kind} is nested more than {MAX_NESTING} levels deep",
+                                  Span(source, start, end), help=_HINTS[kind])
+        stack.extend((child, depths) for child in reversed(node.children) if isinstance(child, Tree))
+    return None
+
+
+def _collect_errors(source: Source, first: UnexpectedInput, text: str) -> list[Diagnostic]:
     errors = [_diagnostic(source, first)]
-    text = source.text
     while len(errors) < MAX_SYNTAX_ERRORS:
         # Resume at the first declaration or clause that starts after the
         # line of the last error. Blanking what came before (newlines kept)
@@ -250,9 +332,10 @@ def _diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
                 help='end the text with `"`; write `\\"` for a quote inside it',
             )
         allowed = set(exc.allowed or ())
+        shown = char if char.isprintable() else f"U+{ord(char):04X}" if char else ""
         return Diagnostic(
             "P102",
-            f"unexpected character `{char}`" + _expected_text(allowed),
+            f"unexpected character `{shown}`" + _expected_text(allowed),
             Span(source, pos, pos + 1),
             help=_char_hint(char),
         )
@@ -357,6 +440,8 @@ def _char_hint(char: str) -> str | None:
         return "statements need no terminator; remove the `;`"
     if char == "=":
         return "write `is` to compare a field with a value, `means` to define a signal"
+    if char in LINE_BREAKS:
+        return "an invisible line or page break that is not a line break here; use an ordinary line break"
     return None
 
 

@@ -66,19 +66,29 @@ def _print_diagnostics(diags: list[Diagnostic], fmt: str) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write a file so that readers see the old or the new content, never a half."""
+    """Write a file so that readers see the old or the new content, never a half.
+
+    Raises:
+        Failure: exit code 2 (``I505``) when it cannot be written; the earlier file is kept.
+    """
     from ..atomic import write_file
 
-    write_file(path, text.encode("utf-8"))
+    try:
+        write_file(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise Failure(EXIT_INVALID, cannot_write(path, exc)) from None
+
+
+def cannot_write(path: str | Path, exc: OSError) -> str:
+    """The message of an output that cannot be written (a full disk, a read-only folder…)."""
+    return (f"error[I505]: cannot write `{path}`: {exc.strerror or exc}; nothing was written "
+            "(an earlier file of that name is kept)")
 
 
 def emit(text: str, output: str | None, color: bool = False) -> None:
     """A report to ``output`` (written atomically) or, without one, to standard output."""
     if output:
-        try:
-            _write_atomic(Path(output), text)
-        except OSError as exc:
-            raise Failure(EXIT_INVALID, f"error: cannot write `{output}`: {exc.strerror or exc}") from None
+        _write_atomic(Path(output), text)
     else:
         # click.echo strips colour codes when not writing to a terminal, unless told otherwise.
         click.echo(text, nl=False, color=color)

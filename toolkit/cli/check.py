@@ -12,7 +12,17 @@ import click
 
 from ..batch import default_jobs, error_record, iter_framed, run_ordered
 from ..inputs import ColumnMap, InputError, read_chunks
-from .app import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, OUTCOME_CHOICES, Failure, _color, _load_ruleset, cli
+from .app import (
+    EXIT_FINDINGS,
+    EXIT_INVALID,
+    EXIT_OK,
+    OUTCOME_CHOICES,
+    Failure,
+    _color,
+    _load_ruleset,
+    cannot_write,
+    cli,
+)
 
 # ---------------------------------------------------------------------------
 # check
@@ -116,8 +126,10 @@ def check(target: str, inputs: tuple[str, ...], fmt: str | None, fail_on: str, e
     run = _Run(checker, fmt, threshold, errors_path, output_path if to_file else None, summary, quiet)
     try:
         run.go(inputs, input_format, columns, jobs or default_jobs())
-    finally:
-        run.close()
+    except BaseException:
+        run.close(complete=False)  # the files named by --output and --errors keep what they held
+        raise
+    run.close(complete=True)
     if summary:
         from ..summary import render_summary_text
 
@@ -145,6 +157,8 @@ def _check_dask(ruleset: dict[str, Any], inputs: tuple[str, ...], input_format: 
         raise Failure(EXIT_INVALID, f"error: {exc}") from None
     except InputError as exc:
         raise Failure(EXIT_INVALID, f"error[{exc.code}]: {exc}") from None
+    except OSError as exc:  # the part files cannot be written (a full disk, a folder that is not one)
+        raise Failure(EXIT_INVALID, cannot_write(getattr(exc, "filename", None) or output_path, exc)) from None
     if summary:
         click.echo(render_summary_text(result, color=_color(sys.stdout)))
     if result.error_records:
@@ -201,11 +215,30 @@ class _Run:
     def at_fail(self) -> int:
         return sum(self.counts[self.threshold:])
 
-    def close(self) -> None:
+    def close(self, complete: bool) -> None:
+        """Put the output files in place when the run is complete; otherwise leave the earlier ones as they were."""
         self.progress.finish()
         for fh in (self.errors_out, self.results_out):
-            if fh is not None:
-                fh.close()
+            if fh is None:
+                continue
+            if not complete:
+                fh.abort()
+                continue
+            try:
+                fh.commit()
+            except OSError as exc:
+                for other in (self.errors_out, self.results_out):
+                    if other is not None:
+                        other.abort()
+                raise Failure(EXIT_INVALID, cannot_write(fh.path, exc)) from None
+
+    def _write(self, out: Any, data: bytes) -> None:
+        try:
+            out.write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise Failure(EXIT_INVALID, cannot_write(getattr(out, "path", "standard output"), exc)) from None
 
     def go(self, inputs: tuple[str, ...], input_format: str | None, columns: ColumnMap, jobs: int) -> None:
         if self.fmt == "text":
@@ -253,11 +286,11 @@ class _Run:
         data = result.output
         if data:
             if self.results_out is not None:
-                self.results_out.write(data)
+                self._write(self.results_out, data)
             if self.stdout is not None:
                 if self.fmt == "jsonl":
                     self.progress.clear()
-                    self.stdout.write(data)
+                    self._write(self.stdout, data)
                     self.stdout.flush()
                 else:
                     self.collected.extend(json.loads(line) for line in data.splitlines())
@@ -268,7 +301,7 @@ class _Run:
         self.progress.clear()
         for err in errors:
             if self.errors_out is not None:
-                self.errors_out.write(json.dumps(err, ensure_ascii=False).encode("utf-8") + b"\n")
+                self._write(self.errors_out, json.dumps(err, ensure_ascii=False).encode("utf-8") + b"\n")
             for p in err["errors"]:
                 hint = f" ({p['help']})" if p.get("help") else ""
                 click.echo(f"{err['input']}:{err['line']}: error[{p['code']}]: record {err['record']}: "
@@ -307,10 +340,15 @@ class _Run:
 
 
 def _open_out(path: str) -> Any:
+    """The file named by --output or --errors, written beside it and put in place when the run is complete."""
+    from pathlib import Path
+
+    from ..atomic import open_stream
+
     try:
-        return open(path, "wb")  # noqa: SIM115
+        return open_stream(Path(path))
     except OSError as exc:
-        raise Failure(EXIT_INVALID, f"error[I501]: cannot write `{path}`: {exc.strerror or exc}") from None
+        raise Failure(EXIT_INVALID, cannot_write(path, exc)) from None
 
 
 def _is_terminal(stream: Any) -> bool:

@@ -10,7 +10,17 @@ from pathlib import Path
 import click
 
 from ..diagnostics import Diagnostic, DiagnosticError
-from .app import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, _color, _print_diagnostics, _write_atomic, cli
+from .app import (
+    EXIT_FINDINGS,
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    Failure,
+    _color,
+    _print_diagnostics,
+    _write_atomic,
+    cli,
+)
 
 
 def policy_files(paths: tuple[str, ...]) -> Iterator[Path]:
@@ -37,13 +47,20 @@ def policy_files(paths: tuple[str, ...]) -> Iterator[Path]:
 
 
 def read_policy_text(path: Path) -> str:
-    """A file's text (UTF-8, an initial byte-order mark dropped); raises DiagnosticError when unreadable."""
+    """A file's text (UTF-8, an initial byte-order mark dropped); raises DiagnosticError when unreadable.
+
+    It must be a regular file of at most 1 MiB, and a link must not lead out of
+    its repository (toolkit.confine): fmt writes back where it reads.
+    """
+    from ..load import FileReader, not_utf8
+
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        return FileReader(regular_only=True).read(str(path))
     except UnicodeDecodeError as exc:
-        raise DiagnosticError([Diagnostic("I502", f"`{path}` is not UTF-8 text: {exc.reason}")]) from None
+        raise DiagnosticError([not_utf8(str(path), exc)]) from None
     except OSError as exc:
-        raise DiagnosticError([Diagnostic("I501", f"cannot read `{path}`: {exc.strerror or exc}")]) from None
+        code = "I504" if getattr(exc, "code", None) == "I504" else "I501"
+        raise DiagnosticError([Diagnostic(code, f"cannot read `{path}`: {exc.strerror or exc}")]) from None
 
 
 def _diff(before: str, after: str, name: str) -> str:
@@ -106,7 +123,8 @@ def fmt_cmd(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             after = format_source(before, str(path))
         except DiagnosticError as exc:
             _print_diagnostics(exc.diagnostics, "text")
-            click.echo(f"{path}: not formatted (syntax error)", err=True)
+            why = "syntax error" if any(d.code.startswith("P") for d in exc.diagnostics) else "cannot be read"
+            click.echo(f"{path}: not formatted ({why})", err=True)
             code = max(code, EXIT_INVALID)
             failed += 1
             continue
@@ -125,7 +143,15 @@ def fmt_cmd(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             click.echo(f"would reformat {path}")
             code = max(code, EXIT_FINDINGS)
         elif not show_diff:
-            _write_atomic(path, after)
+            try:
+                # A link is formatted where it points: the link stays a link.
+                _write_atomic(path.resolve(), after)
+            except Failure as exc:
+                click.echo(exc.message, err=True)
+                code = max(code, EXIT_INVALID)
+                changed -= 1
+                failed += 1
+                continue
             click.echo(f"reformatted {path}", err=True)
     verb = "would be reformatted" if check or show_diff else "reformatted"
     summary = f"{changed} file{'s' if changed != 1 else ''} {verb}, {unchanged} unchanged"

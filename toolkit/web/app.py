@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -172,7 +173,8 @@ class Web:
     login_limit: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.env = jinja2.Environment(
+        # Every template runs in Jinja2's sandbox, as the circulars' do (docs/security.md).
+        self.env = jinja2.sandbox.ImmutableSandboxedEnvironment(
             loader=jinja2.FileSystemLoader(str(templates_dir() / "web")),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(pick=pick, outcomes=OUTCOMES, version=__version__, language_names=LANGUAGE_NAMES)

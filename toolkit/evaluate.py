@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .matcher import LexiconMatcher, TextHits
-from .operators import Compiled, Evidence, Fn, for_op, instant, label_field, trigger_cost, walk_compiled
+from .operators import Compiled, Evidence, Fn, for_op, instant, label_field, trigger_cost, uses, walk_compiled
 from .posts import Problem, validate
 from .rules import OUTCOMES
 
@@ -184,7 +184,10 @@ class Checker:
         self.policy = ruleset["policy"]
         self.default_outcome = self.policy["default_outcome"]
 
-        self.matcher = LexiconMatcher(ruleset["lexicons"], ruleset.get("matching"))
+        # Only the lexicons some condition names have their hits placed; the others (valence words)
+        # are looked at only by a stance.
+        needed = {name for cond in self._all_conditions() for kind, name in uses(cond) if kind == "lexicon"}
+        self.matcher = LexiconMatcher(ruleset["lexicons"], ruleset.get("matching"), needed)
         self._lex_index = {name: i for i, name in enumerate(self.matcher.names)}
         base = (ruleset.get("matching") or {}).get("valence") or {}
         self._valence_source = base.get("name", "base")
@@ -549,11 +552,13 @@ class Checker:
         statics = self._finding_parts
         for i in candidates:
             clause, when, unless, _trigger = clauses[i]
-            # Evaluated once, with its evidence: a condition's truth does not depend on whether
+            # Decided first without evidence (signals are then computed once per post); the evidence
+            # is gathered only for a clause that holds. A condition's truth does not depend on whether
             # evidence is gathered.
-            evidence: list[Evidence] = []
-            if not when(ctx, evidence):
+            if not when(ctx, None):
                 continue
+            evidence: list[Evidence] = []
+            when(ctx, evidence)
             blocked = next((desc or "an exception applies" for desc, fn in unless if fn(ctx, None)), None)
             if blocked is not None:
                 excepted.append({"clause": clause["id"], "number": clause["number"], "exception": blocked})

@@ -28,6 +28,7 @@ This module reads compiled lexicons only: it imports nothing from the parser.
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,6 +96,7 @@ class Choice:
 
 
 Part = Words | Gap | Slot | Choice
+_SLOT_NAME = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)\s*\}")
 _SYNTAX = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)\s*\}|\*(\d*)|\\([*{}()|?\\])|[()|?]")
 
 
@@ -315,7 +317,9 @@ def sample(parts: tuple[Part, ...], samples: dict[str, str]) -> str:
 class _Program:
     lexicon: int
     entry: str
-    parts: tuple[tuple[Any, ...], ...]  # ("w", index) | ("gap", lo, hi) | ("lex", index)
+    parts: tuple[tuple[Any, ...], ...]  # ("w", index, optional) | ("gap", lo, hi) | ("lex", index)
+    words: tuple[int, ...] = ()  # the words parts it cannot do without
+    slots: tuple[int, ...] = ()  # the lexicons its slots need
 
 
 class LexiconMatcher:
@@ -329,10 +333,12 @@ class LexiconMatcher:
             the valence base) or None for none.
     """
 
-    def __init__(self, lexicons: dict[str, dict[str, Any]], matching: dict[str, Any] | None = None):
+    def __init__(self, lexicons: dict[str, dict[str, Any]], matching: dict[str, Any] | None = None,
+                 needed: set[str] | None = None):
         matching = matching or {}
         self.names = list(lexicons)
         index = {name: i for i, name in enumerate(self.names)}
+        reported = self._reported(lexicons, needed)
         self._negatable = [bool(lex.get("negatable")) for lex in lexicons.values()]
         self.valence_of = [lex.get("valence") for lex in lexicons.values()]
         keys: dict[tuple[int, str], list[tuple[Any, ...]]] = {}
@@ -357,6 +363,16 @@ class LexiconMatcher:
                     raw_entry["text"], raw_entry.get("mode", default_mode))
                 if role == "negation":
                     negators_before.append(text)
+                    continue
+                if li not in reported:
+                    # No condition needs this lexicon's hits: its words count only for their valence.
+                    if lex.get("valence") is not None and not has_syntax(text):
+                        stream = MODE_STREAM[mode]
+                        for parts in expand(text):
+                            if len(parts) == 1 and isinstance(parts[0], (Words, Choice)):
+                                for words in _options(parts[0]):
+                                    for variant in word_variants(words):
+                                        add(stream, variant, (_VALENCE, float(lex["valence"]), li, len(variant)))
                     continue
                 tag = hashtag_key(text)
                 if tag is not None:
@@ -387,7 +403,10 @@ class LexiconMatcher:
                                 raise EntryError(f"the slot `{{{part.lexicon}}}` names no lexicon")
                             deps.setdefault(li, set()).add(target)
                             compiled.append(("lex", target))
-                    self._programs.append(_Program(li, text, tuple(compiled)))
+                    self._programs.append(_Program(
+                        li, text, tuple(compiled),
+                        tuple(p[1] for p in compiled if p[0] == "w" and not p[2]),
+                        tuple(sorted({p[1] for p in compiled if p[0] == "lex"}))))
                     programs_of.setdefault(li, []).append(prog_index)
         # Valence words: the policy's own lexicons override the base (VADER).
         base = (matching.get("valence") or {}).get("entries") or {}
@@ -426,18 +445,46 @@ class LexiconMatcher:
                 keys.setdefault((SURFACE, " " + " ".join(words) + " "), []).append(
                     (_BOOSTER, float(amount), 0, len(words)))
 
+        # Each program waits on one of its required parts (its anchor): the one least likely to occur
+        # (words of its own, not "the" or "is"). A text is looked at for a program's other parts only
+        # when it holds the anchor; a program with no words part waits on a slot's lexicon instead.
+        self._by_part: dict[int, list[int]] = {}
+        self._by_slot: dict[int, list[int]] = {}
+        part_words: dict[int, list[tuple[str, ...]]] = {}
+        for (stream, key), owners in keys.items():
+            for o in owners:
+                if o[0] == _PART:
+                    part_words.setdefault(o[2], []).append(tuple(w for w in key.split(SEPARATORS[stream]) if w))
+        anchors: set[int] = set()
+        for pi, prog in enumerate(self._programs):
+            words = [p for p in prog.parts if p[0] == "w" and not p[2]]
+            if words:
+                # The rarest part; at equal rarity the later one (phrases end in their own words more often).
+                best = max(reversed(words), key=lambda p: _rarity(part_words.get(p[1], [])))
+                self._by_part.setdefault(best[1], []).append(pi)
+                anchors.add(best[1])
+            else:
+                slot = next(p for p in prog.parts if p[0] == "lex")
+                self._by_slot.setdefault(slot[1], []).append(pi)
         self._automaton = ahocorasick.Automaton()
         self._streams = [False, False, False]
         for (stream, key), owners in keys.items():
             self._streams[stream] = True
-            # Only keys with an entry or a part make a text worth looking at.
-            live = any(o[0] in (_ENTRY, _PART) for o in owners)
-            self._automaton.add_word(key, (len(key), stream, tuple(owners), live))
+            # Entries and anchors are placed at once; other parts of programs only when an anchor is
+            # there; valence words, negators and intensifiers only when a stance or a negation asks.
+            eager = tuple(o for o in owners if o[0] == _ENTRY or o[0] == _PART and o[2] in anchors)
+            others: dict[int, list[tuple[int, int]]] = {}
+            for o in owners:
+                if o[0] == _PART and o[2] not in anchors:
+                    others.setdefault(o[1], []).append((o[2], o[3]))
+            aux = tuple(o for o in owners if o[0] not in (_ENTRY, _PART))
+            self._automaton.add_word(key, (len(key), stream, eager, {k: tuple(v) for k, v in others.items()}, aux))
         self._has_words = bool(keys)
         if keys:
             self._automaton.make_automaton()
         # Lexicons in an order in which every slot's lexicon comes first.
         self._order = _topological([i for i in range(len(self.names))], deps)
+        self._position = {li: i for i, li in enumerate(self._order)}
         self._programs_of = programs_of
         self.negation_window = int(matching.get("negation_window", 3))
         self.negation_after_window = int(matching.get("negation_after_window", 3))
@@ -445,6 +492,28 @@ class LexiconMatcher:
         self.stance_threshold = float(matching.get("stance_threshold", 1.5))
         self.stance_window = int(matching.get("stance_window", 5))
         self.needs_negation = any(self._negatable)
+
+    @staticmethod
+    def _reported(lexicons: dict[str, dict[str, Any]], needed: set[str] | None) -> set[int]:
+        """The lexicons whose hits are placed: those needed and, through their slots, those that fill them."""
+        names = list(lexicons)
+        if needed is None:
+            return set(range(len(names)))
+        index = {name: i for i, name in enumerate(names)}
+        out: set[int] = set()
+        todo = [index[n] for n in needed if n in index]
+        while todo:
+            li = todo.pop()
+            if li in out:
+                continue
+            out.add(li)
+            for e in lexicons[names[li]]["entries"]:
+                text = e if isinstance(e, str) else e["text"]
+                if "{" in text:
+                    for mt in _SLOT_NAME.finditer(text):
+                        if mt.group(1) in index:
+                            todo.append(index[mt.group(1)])
+        return out
 
     def __bool__(self) -> bool:
         return self._has_words or bool(self._hashtags)
@@ -495,32 +564,48 @@ class LexiconMatcher:
                 segments.append(seg)
                 pos += len(seg)
         combined = "".join(segments)
-        raw: list[tuple[int, Any]] = []
-        live = False
-        if combined:
-            for end, payload in self._automaton.iter(combined):
-                raw.append((end, payload))
-                if payload[3]:
-                    live = True
-        if not live and not tags:
+        hits = list(self._automaton.iter(combined)) if combined else []
+        if not tags and not any(payload[2] for _end, payload in hits):
             return None
         th = TextHits(self, value, words, toks)
+        th.combined = combined
+        th.starts = starts
         lex = th.lex
         parts: dict[int, list[tuple[int, int]]] = {}
-        aux: list[tuple[int, int, tuple[Any, ...]]] = th.aux
-        for end, (length, stream, owners, _live) in raw:
-            start = end - length + 1
-            sep = SEPARATORS[stream]
-            t0 = combined.count(sep, starts[stream], start)
-            for owner in owners:
-                kind = owner[0]
-                t1 = t0 + owner[3]
-                if kind == _ENTRY:
-                    lex.setdefault(owner[1], []).append((t0, t1, owner[2]))
-                elif kind == _PART:
-                    parts.setdefault(owner[2], []).append((t0, t1))
+        aux = th.aux_raw
+        deferred = []
+        for end, payload in hits:
+            length, stream, eager, others, lazy = payload
+            if lazy:
+                aux.append((end, length, stream, lazy))
+            if others:
+                deferred.append((end, length, stream, others))
+            if not eager:
+                continue
+            t0 = combined.count(SEPARATORS[stream], starts[stream], end - length + 1)
+            for owner in eager:
+                if owner[0] == _ENTRY:
+                    lex.setdefault(owner[1], []).append((t0, t0 + owner[3], owner[2]))
                 else:
-                    aux.append((t0, t1, owner))
+                    parts.setdefault(owner[2], []).append((t0, t0 + owner[3]))
+        if parts and deferred:
+            # An anchor is there: place the other parts of the programs it wakes.
+            woken = set()
+            by_part = self._by_part
+            for part_index in parts:
+                progs = by_part.get(part_index)
+                if progs:
+                    woken.update(progs)
+            if woken:
+                for end, length, stream, others in deferred:
+                    t0 = -1
+                    for pi in (woken if len(woken) < len(others) else others):
+                        placed = others.get(pi) if pi in woken else None
+                        if placed:
+                            if t0 < 0:
+                                t0 = combined.count(SEPARATORS[stream], starts[stream], end - length + 1)
+                            for part_index, n_words in placed:
+                                parts.setdefault(part_index, []).append((t0, t0 + n_words))
         if tags:
             # A hashtag entry (`#ad`) matches a hashtag only: its words are found among the text's words.
             first = [s for s, _e in th.spans()]
@@ -535,26 +620,75 @@ class LexiconMatcher:
                 for li, entry in owners:
                     th.tag_spans[(t0, t1, entry)] = (s, e)
                     lex.setdefault(li, []).append((t0, t1, entry))
-        if self._programs or self.needs_negation:
-            for li in self._order:
-                for pi in self._programs_of.get(li, ()):
-                    found = self._assemble(self._programs[pi], parts, lex, len(words))
-                    if found:
-                        bucket = lex.setdefault(li, [])
-                        for t0, t1 in found:
-                            bucket.append((t0, t1, self._programs[pi].entry))
-                if self._negatable[li] and li in lex:
-                    kept = [h for h in lex[li] if not th.negated(h[0], h[1])]
-                    if kept:
-                        lex[li] = kept
-                    else:
-                        del lex[li]
+        if self.needs_negation:
+            for li in list(lex):
+                if self._negatable[li]:
+                    self._drop_negated(th, li)
+        if parts or self._by_slot and lex:
+            self._programs_for(th, parts, len(words))
         if not lex:
             return None
         for li, hits in lex.items():
             if len(hits) > 1:
                 hits.sort()
         return th
+
+    def _drop_negated(self, th: TextHits, li: int) -> None:
+        kept = [h for h in th.lex[li] if not th.negated(h[0], h[1])]
+        if kept:
+            th.lex[li] = kept
+        else:
+            del th.lex[li]
+
+    def _programs_for(self, th: TextHits, parts: dict[int, list[tuple[int, int]]], n: int) -> None:
+        """Assemble the programs whose anchor the text holds, slot fillers before the phrases they fill."""
+        lex = th.lex
+        position = self._position
+        queue: list[tuple[int, int]] = []
+        seen: set[int] = set()
+
+        programs = self._programs
+
+        def wake(pis: list[int]) -> None:
+            for pi in pis:
+                if pi not in seen:
+                    seen.add(pi)
+                    prog = programs[pi]
+                    # Every words part it needs must be there (slots may still be filled by programs).
+                    for w in prog.words:
+                        if w not in parts:
+                            break
+                    else:
+                        heapq.heappush(queue, (position[prog.lexicon], pi))
+
+        by_part = self._by_part
+        for part_index in parts:
+            woken = by_part.get(part_index)
+            if woken:
+                wake(woken)
+        by_slot = self._by_slot
+        for li in list(lex):
+            woken = by_slot.get(li)
+            if woken:
+                wake(woken)
+        while queue:
+            _pos, pi = heapq.heappop(queue)
+            prog = programs[pi]
+            if any(slot not in lex for slot in prog.slots):
+                continue
+            found = self._assemble(prog, parts, lex, n)
+            if not found:
+                continue
+            li = prog.lexicon
+            had = li in lex
+            bucket = lex.setdefault(li, [])
+            for t0, t1 in found:
+                if (t0, t1, prog.entry) not in bucket:
+                    bucket.append((t0, t1, prog.entry))
+            if self._negatable[li]:
+                self._drop_negated(th, li)
+            if not had and li in lex:
+                wake(self._by_slot.get(li, ()))
 
     def _assemble(self, prog: _Program, parts: dict[int, list[tuple[int, int]]],
                   lex: dict[int, list[tuple[int, int, str]]], n: int) -> list[tuple[int, int]]:
@@ -610,6 +744,23 @@ class LexiconMatcher:
                 yield self.names[li], entry, s, e
 
 
+# The commonest words of posts in English and Hindi written in Roman letters: a poor anchor for a phrase.
+_COMMON = frozenset(
+    "a an the of to for in on at by with from is are was were be been am and or not no it its this that these those "
+    "my our your his her their i we you he she they me us him them do does did will would can could shall should "
+    "has have had new all every one more most just very so up out now then there here when what who why how as if "
+    "but about after before over into only also any some such other own same than too today ko ka ki ke hai hain "
+    "se ne par pe ye yeh wo woh aur bhi toh to hi".split()
+)
+
+
+def _rarity(options: list[tuple[str, ...]]) -> int:
+    """How rare a part's word sequences are: the least letters any option has outside the commonest words."""
+    if not options:
+        return 0
+    return min(sum(len(w) for w in words if w not in _COMMON) for words in options)
+
+
 def _topological(nodes: list[int], deps: dict[int, set[int]]) -> list[int]:
     order: list[int] = []
     state: dict[int, int] = {}
@@ -633,8 +784,8 @@ def _topological(nodes: list[int], deps: dict[int, set[int]]) -> list[int]:
 class TextHits:
     """The hits of the lexicons in one text, with what proximity and stance need, computed on demand."""
 
-    __slots__ = ("matcher", "value", "words", "_toks", "lex", "aux", "tag_spans", "_spans", "_sentence",
-                 "_negators", "_valence")
+    __slots__ = ("matcher", "value", "words", "_toks", "lex", "aux_raw", "combined", "starts", "tag_spans",
+                 "_spans", "_sentence", "_aux", "_negators", "_valence")
 
     def __init__(self, matcher: LexiconMatcher, value: str, words: list[str],
                  toks: list[tuple[str, int, int]] | None):
@@ -643,7 +794,11 @@ class TextHits:
         self.words = words
         self._toks = toks
         self.lex: dict[int, list[tuple[int, int, str]]] = {}
-        self.aux: list[tuple[int, int, tuple[Any, ...]]] = []
+        # Valence words, negators and intensifiers as the automaton found them; placed on first use.
+        self.aux_raw: list[tuple[int, int, int, tuple[Any, ...]]] = []
+        self.combined = ""
+        self.starts = [0, 0, 0]
+        self._aux: list[tuple[int, int, tuple[Any, ...]]] | None = None
         self.tag_spans: dict[tuple[int, str, int], tuple[int, int]] = {}
         self._spans: list[tuple[int, int]] | None = None
         self._sentence: list[int] | None = None
@@ -680,6 +835,19 @@ class TextHits:
         return self._sentence[t]
 
     # -- negation -----------------------------------------------------------
+
+    @property
+    def aux(self) -> list[tuple[int, int, tuple[Any, ...]]]:
+        """(t0, t1, owner) of every valence word, negator and intensifier in the text."""
+        if self._aux is None:
+            out = []
+            combined, starts = self.combined, self.starts
+            for end, length, stream, owners in self.aux_raw:
+                t0 = combined.count(SEPARATORS[stream], starts[stream], end - length + 1)
+                for owner in owners:
+                    out.append((t0, t0 + owner[3], owner))
+            self._aux = out
+        return self._aux
 
     def negators(self) -> list[tuple[int, int, bool, bool]]:
         if self._negators is None:
@@ -723,10 +891,12 @@ class TextHits:
             boosts = [(t0, t1, o[1]) for t0, t1, o in self.aux if o[0] == _BOOSTER]
             out = []
             for t0, t1, score, src in kept:
+                if not score:
+                    continue  # a neutral word: it only kept a rated word inside it from counting
                 for b0, b1, amount in boosts:
-                    if b1 <= t0 and t0 - b1 < 2 and score:
+                    if b1 <= t0 and t0 - b1 < 2:
                         score += amount if score > 0 else -amount
-                if score and self._negated_valence(t0, t1):
+                if self._negated_valence(t0, t1):
                     score *= self.matcher.negation_scale
                 out.append((t0, t1, score, src))
             self._valence = out
@@ -748,12 +918,15 @@ class TextHits:
         if not valence:
             return []
         out = []
+        self.sentence_of(0)
+        sentences = self._sentence
+        assert sentences is not None
         for t0, t1, entry in targets:
-            sentence = self.sentence_of(t0)
+            sentence = sentences[t0]
             near = [
                 v for v in valence
                 if (v[1] <= t0 and t0 - v[1] <= window or v[0] >= t1 and v[0] - t1 <= window)
-                and self.sentence_of(v[0]) == sentence
+                and sentences[v[0]] == sentence
                 # A word inside another name of the target ("party" in "Congress party") names, not judges.
                 and not any(a < v[1] and v[0] < b for a, b, _e in targets)
             ]

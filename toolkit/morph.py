@@ -47,6 +47,21 @@ def _is_devanagari(word: str) -> bool:
     return "\u0900" <= word[0] <= "\u097f"
 
 
+#: Words whose Snowball stem would join them to words of another meaning here ("office" and
+#: "officer" share "offic", "government" and "governance" share "govern"): each keeps a stem of its own.
+STEM_EXCEPTIONS = {
+    "office": "office", "offices": "office", "officer": "officer", "officers": "officer",
+    "government": "government", "governments": "government", "governance": "governance",
+    "university": "university", "universities": "university", "universe": "universe",
+    "general": "general", "generally": "generally", "organ": "organ", "organs": "organ",
+    "organisation": "organisation", "organisations": "organisation", "organization": "organisation",
+    "organizations": "organisation", "party": "party", "parties": "party", "partying": "partying",
+    "news": "news", "new": "new", "communication": "communication", "communications": "communication",
+    "community": "community", "communities": "community", "minister": "minister", "ministers": "minister",
+    "ministry": "ministry", "ministries": "ministry", "police": "police", "policy": "policy", "policies": "policy",
+}
+
+
 def stem(word: str) -> str:
     """The stem of a folded word: Snowball English for Latin script, Hindi for Devanagari.
 
@@ -57,7 +72,8 @@ def stem(word: str) -> str:
         return cached
     if word.isascii():
         # Words of three letters or fewer are their own stem: most are abbreviations ("IFS" is not "if").
-        out = _stemmer("english").stemWord(word) if word.isalpha() and len(word) > 3 else word
+        out = STEM_EXCEPTIONS.get(word) or (
+            _stemmer("english").stemWord(word) if word.isalpha() and len(word) > 3 else word)
     elif _is_devanagari(word):
         out = _stemmer("hindi").stemWord(word) or word
     else:

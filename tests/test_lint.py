@@ -130,6 +130,9 @@ CASES: dict[str, tuple[str, dict[str, object]]] = {
                     declarations=DECLARATIONS + "period early from 2025-01-01 to 2025-02-01\n"), {}),
     "L015": (policy(), {"max_sentence_words": 8}),
     "L016": (policy().replace('    clause party "', '    # govpost: ignore L004\n    clause party "'), {}),
+    # With no base valence lexicon and no negative valence word, nothing can disparage the parties.
+    "L017": (policy(clause("hostile", "advisory", "text disparages parties"),
+                    header=HEADER.replace("policy lintcase {", "policy lintcase {\n    valence none")), {}),
 }
 
 

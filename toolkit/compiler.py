@@ -156,3 +156,14 @@ class _Env:
 
     def cond(self, c: m.Condition) -> dict[str, Any]:
         return for_node(c).compile(c, self)
+
+
+def compile_condition(policy: m.Policy, node: m.Condition) -> dict[str, Any]:
+    """One condition of a checked policy in its compiled form (for tools that ask about a single atom)."""
+    tz = zoneinfo.ZoneInfo(policy.meta.timezone)
+
+    def instant(day: dt.date) -> str:
+        local = dt.datetime.combine(day, dt.time(0, 0), tzinfo=tz)
+        return local.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return _Env(Symbols.of(policy), instant).cond(node)

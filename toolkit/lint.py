@@ -126,6 +126,10 @@ _RULES = (
     Rule("L016", "unjustified-suppression",
          "A suppression must name known rules and say why, so that reviewers can judge it.",
          "warning", True),
+    Rule("L017", "never-matches",
+         "A text condition that no post's words can meet (a lexicon no text can match, a stance with no "
+         "word of its feeling) makes its clause or signal rest on nothing.",
+         "warning", True),
 )
 
 #: The catalogue: code → rule.
@@ -765,6 +769,8 @@ def _analysis_rules(ctx: _Context, codes: set[str]) -> None:
     def not_applies(cid: str) -> Any:
         return lambda s: z3.Not(s.applies[cid])
 
+    if "L017" in codes:
+        _never_matches(ctx, analyzer)
     level = analyzer.sides[0].level
     dead: set[str] = set()
     for cid in ids:
@@ -813,6 +819,48 @@ def _analysis_rules(ctx: _Context, codes: set[str]) -> None:
                     ca.span, clause=ctx.clause_ref(ca), witness=witness,
                     help="make the conditions exclusive (an `unless`), or say in the prose which one governs"),
                     ca.span)
+
+
+_TEXT_OPERATORS = ("mentions", "near", "stance")
+
+
+def _never_matches(ctx: _Context, analyzer: Any) -> None:
+    """L017: each text condition is asked alone of the analysis engine; one no post can meet is reported."""
+    from .compiler import compile_condition
+
+    assert ctx.ruleset is not None
+    seen: set[tuple[Any, ...]] = set()
+    owners: list[tuple[Any, Any, Span]] = [(s.condition, None, s.span) for s in ctx.policy.signals]
+    for c in ctx.policy.clauses():
+        if c.when is not None:
+            owners.append((c.when, c, c.span))
+        owners.extend((e.condition, c, c.span) for e in c.unless)
+    for cond, clause, scope in owners:
+        for node in _conditions(cond):
+            compiled = compile_condition(ctx.policy, node) if for_node(node).op in _TEXT_OPERATORS else None
+            if compiled is None:
+                continue
+            key = tuple(sorted((k, str(v)) for k, v in compiled.items()))
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                possible = analyzer.satisfiable(0, lambda side, c=compiled: side.enc(c)) is not None
+            except KeyError:  # in a signal no clause uses: L009 reports that
+                continue
+            if possible:
+                continue
+            what = node.span.text if node.span is not None and node.span.text else compiled["op"]
+            if compiled["op"] == "stance":
+                help_ = ("no valence word of that feeling can stand beside it: give a lexicon with a `valence`, "
+                         "or keep the header's `valence vader`")
+            elif compiled["op"] == "near":
+                help_ = "one of the two lexicons can match no text, or the two can never stand apart in one sentence"
+            else:
+                help_ = "no entry of the lexicon can be matched: check its phrases and the lexicons its slots name"
+            ctx.add(_finding("L017", f"`{' '.join(what.split())}` can never hold: no post's words meet it",
+                             node.span, clause=ctx.clause_ref(clause) if clause is not None else None,
+                             help=help_), scope)
 
 
 def _both(post: dict[str, Any], wanted: set[str], checker: Any) -> bool:
@@ -908,7 +956,7 @@ def lint_policy(
     if ruleset is None:
         from .compiler import compile_policy
 
-        ruleset = compile_policy(policy)
+        ruleset = compile_policy(policy, content_hash="", generator=f"govpost {__version__}")
     numbers = {c.id: n for c, n in policy.numbered_clauses()}
     ctx = _Context(policy, config, main_file, numbers, ruleset)
     enabled = set(config.enabled)
@@ -917,7 +965,7 @@ def lint_policy(
             rule(ctx)
     if "L005" in enabled:
         rule_one_sided_examples(ctx)
-    behavioural = enabled & {"L001", "L002", "L003"}
+    behavioural = enabled & {"L001", "L002", "L003", "L017"}
     if behavioural:
         _analysis_rules(ctx, behavioural)
     sups, bad = suppressions(comments or {})

@@ -131,6 +131,9 @@ class _TextField:
     path: str
     units: list[tuple[frozenset[tuple[int, str]], str]] = field(default_factory=list)  # (lexicons hit, sample)
     vars: list[z3.BoolRef] = field(default_factory=list)
+    #: Sentences written to show relations (a target this many words from a word of feeling, two
+    #: lexicons this far apart): (text, the units whose samples it holds, its variable).
+    sentences: list[tuple[str, list[int], z3.BoolRef]] = field(default_factory=list)
 
 
 @dataclass
@@ -138,18 +141,19 @@ class _Relation:
     """An atom decided from word positions (``near``, a stance): its variable, and how a witness shows it.
 
     In the posts the analysis builds, every unit's sample is a sentence of its
-    own, so the relation holds exactly when some unit's sample shows it alone
-    (``by_units``) or when the post carries the sentence written for it
-    (``extra``), which holds the samples of ``needs``.
+    own, and the field may also carry sentences written to show relations: two
+    lexicons' samples some words apart, a target some words from a word of
+    feeling. The relation holds exactly when some unit's sample shows it alone
+    (``by_units``) or some written sentence of its field does (``by_sentences``),
+    each decided by the side's own matcher, so a change of distance between
+    two versions shows as a sentence one side reads and the other does not.
     """
 
     side: int
     node: dict[str, Any]
     var: z3.BoolRef
-    extra: z3.BoolRef | None = None
-    sentence: str | None = None
-    needs: list[int] = field(default_factory=list)  # unit indices in the field
-    by_units: list[int] = field(default_factory=list)
+    by_units: list[int] = field(default_factory=list)  # unit indices in the field
+    by_sentences: list[int] = field(default_factory=list)  # sentence indices in the field
 
 
 def _relation_key(side: int, c: dict[str, Any]) -> tuple[Any, ...]:
@@ -234,7 +238,10 @@ class _Universe:
         self.separator = next(s for s in _SEPARATORS if s not in all_words)
         # -- relations: near and stance ------------------------------------
         self.constraints: list[z3.BoolRef] = []
-        for key, rel in sorted(self.relations.items(), key=lambda kv: repr(kv[0])):
+        ordered = [rel for _key, rel in sorted(self.relations.items(), key=lambda kv: repr(kv[0]))]
+        for path in sorted({rel.node["field"] for rel in ordered}):
+            self._write_sentences(self.texts[path], [rel for rel in ordered if rel.node["field"] == path])
+        for rel in ordered:
             self._settle(rel)
         # -- time -----------------------------------------------------------
         self.cuts = sorted(self._cuts)
@@ -286,37 +293,62 @@ class _Universe:
             return bool(th.near(li, matcher.names.index(c["near"]), c["within"]))
         return bool(th.stance(li, -1 if c["polarity"] == "negative" else 1, c["within"]))
 
-    def _settle(self, rel: _Relation) -> None:
-        c = rel.node
-        tf = self.texts[c["field"]]
-        ctx = self.ctx
-        rel.by_units = [i for i, (_hit, sample) in enumerate(tf.units) if self._holds(rel, sample)]
+    def _unit_of(self, tf: _TextField, side: int, lexicon: str) -> int | None:
+        """The simplest unit that is a hit of the lexicon: fewest lexicons hit, then the shortest sample."""
+        options = [i for i, (hit, _s) in enumerate(tf.units) if (side, lexicon) in hit]
+        return min(options, key=lambda i: (len(tf.units[i][0]), len(tf.units[i][1]), i)) if options else None
 
-        def unit_of(lexicon: str) -> int | None:
-            options = [i for i, (hit, _s) in enumerate(tf.units) if (rel.side, lexicon) in hit]
-            return min(options, key=lambda i: (len(tf.units[i][0]), len(tf.units[i][1]), i)) if options else None
+    def _write_sentences(self, tf: _TextField, relations: list[_Relation]) -> None:
+        """The sentences that can show the field's relations: for each, its lexicons' samples at no
+        distance and at every distance some relation of the field names, and one word more."""
+        filler = self.separator
+        gaps_near = {0}
+        gaps_stance = {1}
+        for rel in relations:
+            c = rel.node
+            window = c["within"]
+            if window is None and c["op"] == "stance":
+                window = (self.rulesets[rel.side].get("matching") or {}).get("stance_window", 8)
+            if window is not None:
+                (gaps_near if c["op"] == "near" else gaps_stance).update({window, window + 1})
+        seen: dict[str, int] = {}
 
-        first = unit_of(c["lexicon"])
-        if first is not None:
+        def write(text: str, needs: list[int]) -> None:
+            if text not in seen:
+                seen[text] = len(tf.sentences)
+                tf.sentences.append((text, needs, z3.Bool(f"sentence:{tf.path}:{len(tf.sentences)}", self.ctx)))
+
+        for rel in relations:
+            c = rel.node
+            first = self._unit_of(tf, rel.side, c["lexicon"])
+            if first is None:
+                continue
             if c["op"] == "near":
-                second = unit_of(c["near"])
-                if second is not None:
-                    sentence = f"{tf.units[first][1]} {tf.units[second][1]}"
-                    if self._holds(rel, sentence):
-                        rel.sentence, rel.needs = sentence, sorted({first, second})
-            else:
-                for word in _stance_words(self.rulesets[rel.side], c["polarity"]):
-                    sentence = f"{tf.units[first][1]} is {word}"
-                    if self._holds(rel, sentence):
-                        rel.sentence, rel.needs = sentence, [first]
+                second = self._unit_of(tf, rel.side, c["near"])
+                if second is None:
+                    continue
+                for gap in sorted(gaps_near):
+                    text = " ".join([tf.units[first][1], *[filler] * gap, tf.units[second][1]])
+                    if gap == 0 and not self._holds(rel, text):
                         break
-        options = [tf.vars[i] for i in rel.by_units]
-        if rel.sentence is not None:
-            rel.extra = z3.Bool(f"{rel.var}:extra", ctx)
-            options.append(rel.extra)
-            for i in rel.needs:
-                self.constraints.append(z3.Implies(rel.extra, tf.vars[i]))
-        self.constraints.append(rel.var == z3.Or(options, ctx))
+                    write(text, sorted({first, second}))
+                continue
+            for word in _stance_words(self.rulesets[rel.side], c["polarity"]):
+                if self._holds(rel, f"{tf.units[first][1]} is {word}"):
+                    for gap in sorted(gaps_stance):
+                        words = ["is", *[filler] * (gap - 1)] if gap else []
+                        write(" ".join([tf.units[first][1], *words, word]), [first])
+                    break
+        for _text, needs, var in tf.sentences:
+            for i in needs:
+                self.constraints.append(z3.Implies(var, tf.vars[i]))
+
+    def _settle(self, rel: _Relation) -> None:
+        tf = self.texts[rel.node["field"]]
+        rel.by_units = [i for i, (_hit, sample) in enumerate(tf.units) if self._holds(rel, sample)]
+        rel.by_sentences = [i for i, (text, _needs, _var) in enumerate(tf.sentences) if self._holds(rel, text)]
+        options = [tf.vars[i] for i in rel.by_units] + [tf.sentences[i][2] for i in rel.by_sentences]
+        self.constraints.append(rel.var == z3.Or(options, self.ctx))
 
     # -- atoms as formulas --------------------------------------------------
 
@@ -677,17 +709,17 @@ class Analyzer:
             for (_hit, sample), var in zip(tf.units, tf.vars):
                 if z3.is_true(model.eval(var, model_completion=True)):
                     texts.setdefault(path, []).append(sample)
-        # A relation the model wants shown by a sentence of its own: that sentence (its units' samples,
-        # which it holds, are dropped where they would repeat it).
-        for rel in u.relations.values():
-            if rel.extra is not None and z3.is_true(model.eval(rel.extra, model_completion=True)):
-                parts = texts.setdefault(rel.node["field"], [])
-                tf = u.texts[rel.node["field"]]
-                for i in rel.needs:
-                    if tf.units[i][1] in parts:
-                        parts.remove(tf.units[i][1])
-                if rel.sentence not in parts:
-                    parts.append(rel.sentence)
+        # The written sentences the model wants (their units' samples, which they hold, are dropped
+        # where they would repeat them).
+        for path, tf in u.texts.items():
+            for sentence, needs, var in tf.sentences:
+                if z3.is_true(model.eval(var, model_completion=True)):
+                    parts = texts.setdefault(path, [])
+                    for i in needs:
+                        if tf.units[i][1] in parts:
+                            parts.remove(tf.units[i][1])
+                    if sentence not in parts:
+                        parts.append(sentence)
         # A pattern the model wants matched gets a sample text that matches
         # none of the field's patterns the model wants unmatched (a pattern
         # and its edited version often share their shortest sample).

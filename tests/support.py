@@ -220,8 +220,12 @@ def assert_exact(post: dict[str, Any], verdict: dict[str, Any], ruleset: dict[st
                 assert fold(ev["text"][1:]) == hashtag_key(ev["entry"])
                 assert TOKEN.match(value, end) is None  # the whole hashtag, not a prefix of it
             elif "lexicon" in ev:
-                # The span starts and ends on word boundaries and holds exactly the entry's words.
-                assert start in {s for _t, s, _e in toks} and end in {e for _t, _s, e in toks}
+                # The span starts and ends on word boundaries and holds exactly the entry's words;
+                # an entry ending in punctuation ("CPI(M)") may take that punctuation too.
+                tail = len(ev["entry"]) - len(ev["entry"].rstrip(")]}.'\"\u2019"))
+                closing = ev["entry"][len(ev["entry"]) - tail:]
+                word_end = end - tail if tail and value[:end].endswith(closing) else end
+                assert start in {s for _t, s, _e in toks} and word_end in {e for _t, _s, e in toks}
                 entries = {e["text"]: e["mode"] for e in ruleset["lexicons"][ev["lexicon"]]["entries"]}
                 assert ev["entry"] in entries
                 words = [t for t, s, e in toks if start <= s and e <= end]

@@ -54,6 +54,7 @@ _ASCII_FOLD = bytes(
     (c | 0x20) if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256)
 )
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+_CLOSING = ")]}.'\"’"
 
 # Kinds of owner of an automaton key.
 _ENTRY, _PART, _VALENCE, _NEGATOR, _BOOSTER = range(5)
@@ -819,13 +820,21 @@ class TextHits:
         return self._spans
 
     def span(self, t0: int, t1: int, entry: str = "") -> tuple[int, int]:
-        """The characters of words [t0, t1); a hashtag entry's span includes its `#`."""
+        """The characters of words [t0, t1); a hashtag entry's span includes its `#`,
+        and an entry that ends in punctuation ("CPI(M)") takes the same punctuation
+        when the text has it straight after the last word."""
         if self.tag_spans:
             tag = self.tag_spans.get((t0, t1, entry))
             if tag is not None:
                 return tag
         spans = self.spans()
-        return spans[t0][0], spans[t1 - 1][1]
+        start, end = spans[t0][0], spans[t1 - 1][1]
+        tail = len(entry) - len(entry.rstrip(_CLOSING))
+        if tail:
+            closing = entry[len(entry) - tail:]
+            if self.value.startswith(closing, end):
+                end += tail
+        return start, end
 
     def sentence_of(self, t: int) -> int:
         """The number of the sentence a word is in."""

@@ -161,8 +161,10 @@ STANCE_WINDOW = 8
 # ---------------------------------------------------------------------------
 
 _BOUNDARY = re.compile(r"[.!?;।॥\n\u2026]+")
+#: Dots after these do not end a sentence. "No." ("No. 5") is left out: a dot before a digit never
+#: ends one anyway, and "I said no. Join …" is two sentences.
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr shri smt sri st sr jr no nos govt dept hon ble prof col gen lt capt maj sgt insp "
+    "mr mrs ms dr shri smt sri st sr jr govt dept hon ble prof col gen lt capt maj sgt insp "
     "vs etc eg ie ltd co inc av esp approx".split()
 )
 

@@ -457,32 +457,59 @@ class LexiconMatcher:
                 if o[0] == _PART:
                     part_words.setdefault(o[2], []).append(tuple(w for w in key.split(SEPARATORS[stream]) if w))
         anchors: set[int] = set()
+        odds = _Odds(keys, lexicons, index)
         for pi, prog in enumerate(self._programs):
-            words = [p for p in prog.parts if p[0] == "w" and not p[2]]
-            if words:
-                # The rarest part; at equal rarity the later one (phrases end in their own words more often).
-                best = max(reversed(words), key=lambda p: _rarity(part_words.get(p[1], [])))
+            # The part least likely to occur in a text (a word of its own rather than "the" or "is"; a
+            # slot whose lexicon is rare rather than a choice of everyday words); at equal odds the later
+            # one, as phrases end in their own words more often. Which part it is changes only how fast
+            # a text is matched, never what matches.
+            required = [p for p in prog.parts if p[0] == "w" and not p[2] or p[0] == "lex"]
+            best = min(reversed(required), key=lambda p: odds.of_part(p, part_words))
+            if best[0] == "w":
                 self._by_part.setdefault(best[1], []).append(pi)
                 anchors.add(best[1])
             else:
-                slot = next(p for p in prog.parts if p[0] == "lex")
-                self._by_slot.setdefault(slot[1], []).append(pi)
+                self._by_slot.setdefault(best[1], []).append(pi)
+        # The automaton holds the entries and the anchors: what a text is scanned for. The other parts
+        # of programs are looked up among the text's words when an anchor wakes their program; valence
+        # words, negators and intensifiers are in an automaton of their own, run on the same streams
+        # only when a stance or a negation asks.
         self._automaton = ahocorasick.Automaton()
+        self._aux_automaton = ahocorasick.Automaton()
         self._streams = [False, False, False]
+        self._part_forms: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        placed = 0
+        has_aux = False
         for (stream, key), owners in keys.items():
-            self._streams[stream] = True
-            # Entries and anchors are placed at once; other parts of programs only when an anchor is
-            # there; valence words, negators and intensifiers only when a stance or a negation asks.
             eager = tuple(o for o in owners if o[0] == _ENTRY or o[0] == _PART and o[2] in anchors)
-            others: dict[int, list[tuple[int, int]]] = {}
+            aux = tuple(o for o in owners if o[0] not in (_ENTRY, _PART))
             for o in owners:
                 if o[0] == _PART and o[2] not in anchors:
-                    others.setdefault(o[1], []).append((o[2], o[3]))
-            aux = tuple(o for o in owners if o[0] not in (_ENTRY, _PART))
-            self._automaton.add_word(key, (len(key), stream, eager, {k: tuple(v) for k, v in others.items()}, aux))
-        self._has_words = bool(keys)
-        if keys:
+                    form = (stream, tuple(w for w in key.split(SEPARATORS[stream]) if w))
+                    self._part_forms.setdefault(o[2], []).append(form)
+                    self._streams[stream] = True
+            if eager:
+                self._automaton.add_word(key, (len(key), stream, eager))
+                self._streams[stream] = True
+                placed += 1
+            if aux:
+                self._aux_automaton.add_word(key, (len(key), stream, aux))
+                self._streams[stream] = True
+                has_aux = True
+        # For each looked-up part, the first words of its forms by stream: a text without any of them
+        # cannot hold the part, which a set test tells without looking for places.
+        self._part_first: dict[int, tuple[tuple[int, frozenset[str]], ...]] = {}
+        for part_index, part_forms in self._part_forms.items():
+            by_stream: dict[int, set[str]] = {}
+            for stream, words in part_forms:
+                by_stream.setdefault(stream, set()).add(words[0])
+            self._part_first[part_index] = tuple((st, frozenset(ws)) for st, ws in sorted(by_stream.items()))
+        self._has_words = bool(placed)
+        if placed:
             self._automaton.make_automaton()
+        self._has_aux = has_aux
+        if has_aux:
+            self._aux_automaton.make_automaton()
         # Lexicons in an order in which every slot's lexicon comes first.
         self._order = _topological([i for i in range(len(self.names))], deps)
         self._position = {li: i for i, li in enumerate(self._order)}
@@ -544,9 +571,10 @@ class LexiconMatcher:
             return None
         segments: list[str] = []
         starts = [0, 0, 0]
+        keyed_streams: list[list[str] | None] = [None, None, None]
         pos = 0
         streams = self._streams
-        if words and self._has_words:
+        if words and (self._has_words or self._has_aux):
             for stream in (SURFACE, STEM, SPELLING):
                 if not streams[stream]:
                     continue
@@ -560,53 +588,28 @@ class LexiconMatcher:
                     except KeyError:
                         key_of = KEY_OF[stream]
                         keyed = [key_of(w) for w in words]
+                keyed_streams[stream] = keyed
                 seg = sep + sep.join(keyed) + sep
                 starts[stream] = pos
                 segments.append(seg)
                 pos += len(seg)
         combined = "".join(segments)
-        hits = list(self._automaton.iter(combined)) if combined else []
-        if not tags and not any(payload[2] for _end, payload in hits):
+        hits = list(self._automaton.iter(combined)) if combined and self._has_words else []
+        if not hits and not tags:
             return None
         th = TextHits(self, value, words, toks)
         th.combined = combined
         th.starts = starts
+        th.keyed = keyed_streams
         lex = th.lex
         parts: dict[int, list[tuple[int, int]]] = {}
-        aux = th.aux_raw
-        deferred = []
-        for end, payload in hits:
-            length, stream, eager, others, lazy = payload
-            if lazy:
-                aux.append((end, length, stream, lazy))
-            if others:
-                deferred.append((end, length, stream, others))
-            if not eager:
-                continue
+        for end, (length, stream, eager) in hits:
             t0 = combined.count(SEPARATORS[stream], starts[stream], end - length + 1)
             for owner in eager:
                 if owner[0] == _ENTRY:
                     lex.setdefault(owner[1], []).append((t0, t0 + owner[3], owner[2]))
                 else:
                     parts.setdefault(owner[2], []).append((t0, t0 + owner[3]))
-        if parts and deferred:
-            # An anchor is there: place the other parts of the programs it wakes.
-            woken = set()
-            by_part = self._by_part
-            for part_index in parts:
-                progs = by_part.get(part_index)
-                if progs:
-                    woken.update(progs)
-            if woken:
-                for end, length, stream, others in deferred:
-                    t0 = -1
-                    for pi in (woken if len(woken) < len(others) else others):
-                        placed = others.get(pi) if pi in woken else None
-                        if placed:
-                            if t0 < 0:
-                                t0 = combined.count(SEPARATORS[stream], starts[stream], end - length + 1)
-                            for part_index, n_words in placed:
-                                parts.setdefault(part_index, []).append((t0, t0 + n_words))
         if tags:
             # A hashtag entry (`#ad`) matches a hashtag only: its words are found among the text's words.
             first = [s for s, _e in th.spans()]
@@ -649,21 +652,51 @@ class LexiconMatcher:
         seen: set[int] = set()
 
         programs = self._programs
+        forms = self._part_forms
+        first_words = self._part_first
+        looked: set[int] = set()
+        keys = th.key_sets()
+
+        def find(part_index: int) -> bool:
+            """Whether a part occurs in the text, its hits placed in ``parts`` the first time it is asked."""
+            if part_index in parts:
+                return True
+            if part_index in looked or part_index not in forms:
+                return False
+            looked.add(part_index)
+            found = th.find_words(forms[part_index])
+            if found:
+                parts[part_index] = found
+                return True
+            return False
 
         def wake(pis: list[int]) -> None:
             for pi in pis:
-                if pi not in seen:
-                    seen.add(pi)
-                    prog = programs[pi]
-                    # Every words part it needs must be there (slots may still be filled by programs).
+                if pi in seen:
+                    continue
+                seen.add(pi)
+                prog = programs[pi]
+                # Every words part it needs must be there (slots may still be filled by programs):
+                # first a set test of the parts' first words, then their places.
+                for w in prog.words:
+                    if w not in parts:
+                        for stream, first in first_words.get(w, ()):
+                            if not keys[stream].isdisjoint(first):
+                                break
+                        else:
+                            break
+                else:
                     for w in prog.words:
-                        if w not in parts:
+                        if not find(w):
                             break
                     else:
+                        for p in prog.parts:
+                            if p[0] == "w" and p[2]:
+                                find(p[1])  # an optional part, placed if it is there
                         heapq.heappush(queue, (position[prog.lexicon], pi))
 
         by_part = self._by_part
-        for part_index in parts:
+        for part_index in list(parts):  # the anchors found; waking a program looks up more parts
             woken = by_part.get(part_index)
             if woken:
                 wake(woken)
@@ -755,11 +788,58 @@ _COMMON = frozenset(
 )
 
 
-def _rarity(options: list[tuple[str, ...]]) -> int:
-    """How rare a part's word sequences are: the least letters any option has outside the commonest words."""
-    if not options:
-        return 0
-    return min(sum(len(w) for w in words if w not in _COMMON) for words in options)
+class _Odds:
+    """A rough chance that a word, a part of a phrase or a lexicon occurs in a text, for choosing anchors.
+
+    The commonest words of posts are likely; among the others, a word that many entries of the rule
+    set use is a word of the domain ("office", "government") and likelier than one only one entry
+    uses; short words are likelier than long ones. A part is as likely as its options together,
+    a lexicon as its entries together.
+    """
+
+    def __init__(self, keys: dict[tuple[int, str], list[tuple[Any, ...]]], lexicons: dict[str, dict[str, Any]],
+                 index: dict[str, int]):
+        self.uses: dict[str, int] = {}
+        for (stream, key), _owners in keys.items():
+            for w in key.split(SEPARATORS[stream]):
+                if w:
+                    self.uses[w] = self.uses.get(w, 0) + 1
+        self.lexicons = lexicons
+        self.names = list(lexicons)
+        self._lexicon: dict[int, float] = {}
+
+    def of_word(self, word: str) -> float:
+        if word in _COMMON:
+            return 0.05
+        base = 0.004 if len(word) <= 3 else 0.001 if len(word) <= 5 else 0.0005
+        return min(0.05, base * (1 + self.uses.get(word, 0)) ** 0.5)
+
+    def of_words(self, words: tuple[str, ...]) -> float:
+        out = 1.0
+        for w in words:
+            out *= self.of_word(w)
+        return out
+
+    def of_part(self, part: tuple[Any, ...], part_words: dict[int, list[tuple[str, ...]]]) -> float:
+        if part[0] == "w":
+            return min(1.0, sum(self.of_words(words) for words in part_words.get(part[1], [])))
+        return self.of_lexicon(part[1])
+
+    def of_lexicon(self, li: int) -> float:
+        if li not in self._lexicon:
+            self._lexicon[li] = 1.0  # a lexicon that fills its own slots through others: assume common
+            total = 0.0
+            lex = self.lexicons[self.names[li]]
+            for e in lex["entries"]:
+                text = e if isinstance(e, str) else e["text"]
+                if "{" in text or "*" in text or "(" in text:
+                    total += 0.01
+                else:
+                    total += self.of_words(tuple(t for t, _s, _e in tokens(text)))
+                if total >= 1.0:
+                    break
+            self._lexicon[li] = min(1.0, total)
+        return self._lexicon[li]
 
 
 def _topological(nodes: list[int], deps: dict[int, set[int]]) -> list[int]:
@@ -785,8 +865,8 @@ def _topological(nodes: list[int], deps: dict[int, set[int]]) -> list[int]:
 class TextHits:
     """The hits of the lexicons in one text, with what proximity and stance need, computed on demand."""
 
-    __slots__ = ("matcher", "value", "words", "_toks", "lex", "aux_raw", "combined", "starts", "tag_spans",
-                 "_spans", "_sentence", "_aux", "_negators", "_valence")
+    __slots__ = ("matcher", "value", "words", "_toks", "lex", "combined", "starts", "keyed", "tag_spans",
+                 "_spans", "_sentence", "_aux", "_negators", "_valence", "_index")
 
     def __init__(self, matcher: LexiconMatcher, value: str, words: list[str],
                  toks: list[tuple[str, int, int]] | None):
@@ -795,10 +875,12 @@ class TextHits:
         self.words = words
         self._toks = toks
         self.lex: dict[int, list[tuple[int, int, str]]] = {}
-        # Valence words, negators and intensifiers as the automaton found them; placed on first use.
-        self.aux_raw: list[tuple[int, int, int, tuple[Any, ...]]] = []
+        # The streams as scanned (valence words, negators and intensifiers are found in them on first use)
+        # and the keys of the words in each stream (for the parts of phrases).
         self.combined = ""
         self.starts = [0, 0, 0]
+        self.keyed: list[list[str] | None] = [None, None, None]
+        self._index: list[set[str] | None] = [None, None, None]  # the keys of each stream, as a set
         self._aux: list[tuple[int, int, tuple[Any, ...]]] | None = None
         self.tag_spans: dict[tuple[int, str, int], tuple[int, int]] = {}
         self._spans: list[tuple[int, int]] | None = None
@@ -845,16 +927,51 @@ class TextHits:
 
     # -- negation -----------------------------------------------------------
 
+    def key_sets(self) -> list[set[str]]:
+        """The keys of the text's words in each stream, as sets."""
+        present = self._index
+        for stream, keyed in enumerate(self.keyed):
+            if present[stream] is None:
+                present[stream] = set(keyed) if keyed is not None else set()
+        return present  # type: ignore[return-value]
+
+    def find_words(self, forms: list[tuple[int, tuple[str, ...]]]) -> list[tuple[int, int]]:
+        """The ranges [t0, t1) where any of the word sequences occurs, each in its stream's keys."""
+        out: list[tuple[int, int]] = []
+        present = self._index
+        for stream, words in forms:
+            keys = present[stream]
+            if keys is None:
+                keyed = self.keyed[stream]
+                if keyed is None:
+                    continue
+                keys = present[stream] = set(keyed)
+            first = words[0]
+            if first not in keys:
+                continue
+            keyed = self.keyed[stream]
+            assert keyed is not None
+            n = len(words)
+            if n == 1:
+                out.extend([(t, t + 1) for t, key in enumerate(keyed) if key == first])
+            elif all(w in keys for w in words):
+                rest = list(words[1:])
+                out.extend([(t, t + n) for t, key in enumerate(keyed) if key == first and keyed[t + 1 : t + n] == rest])
+        if len(out) > 1 and len(forms) > 1:
+            out = sorted(set(out))
+        return out
+
     @property
     def aux(self) -> list[tuple[int, int, tuple[Any, ...]]]:
         """(t0, t1, owner) of every valence word, negator and intensifier in the text."""
         if self._aux is None:
             out = []
             combined, starts = self.combined, self.starts
-            for end, length, stream, owners in self.aux_raw:
-                t0 = combined.count(SEPARATORS[stream], starts[stream], end - length + 1)
-                for owner in owners:
-                    out.append((t0, t0 + owner[3], owner))
+            if combined and self.matcher._has_aux:
+                for end, (length, stream, owners) in self.matcher._aux_automaton.iter(combined):
+                    t0 = combined.count(SEPARATORS[stream], starts[stream], end - length + 1)
+                    for owner in owners:
+                        out.append((t0, t0 + owner[3], owner))
             self._aux = out
         return self._aux
 
@@ -927,20 +1044,27 @@ class TextHits:
         if not valence:
             return []
         out = []
-        self.sentence_of(0)
-        sentences = self._sentence
-        assert sentences is not None
+        threshold = m.stance_threshold
+        sentences: list[int] | None = None
         for t0, t1, entry in targets:
-            sentence = sentences[t0]
             near = [
                 v for v in valence
                 if (v[1] <= t0 and t0 - v[1] <= window or v[0] >= t1 and v[0] - t1 <= window)
-                and sentences[v[0]] == sentence
                 # A word inside another name of the target ("party" in "Congress party") names, not judges.
                 and not any(a < v[1] and v[0] < b for a, b, _e in targets)
             ]
+            # Words of the other sign only take away: without those of this sign enough, no stance
+            # (and the sentences need not be worked out).
+            if sum(v[2] for v in near if v[2] * sign > 0) * sign < threshold:
+                continue
+            if sentences is None:
+                self.sentence_of(0)
+                sentences = self._sentence
+                assert sentences is not None
+            sentence = sentences[t0]
+            near = [v for v in near if sentences[v[0]] == sentence]
             total = sum(v[2] for v in near)
-            if total * sign >= m.stance_threshold:
+            if total * sign >= threshold:
                 out.append(((t0, t1, entry), [v for v in near if v[2] * sign > 0]))
         return out
 

@@ -30,7 +30,7 @@ lexicon campaign "Campaign" {
 lexicon communities "Communities" { "Muslim", "Hindu" }
 lexicon criticise "Criticism" { "criticise" }
 lexicon exact_words exact { "voted for" }
-lexicon hinglish spelling { "sarkar", "neta" }
+lexicon hinglish spelling { "sarkar", "neta", "nikamma" }
 lexicon hindi { "सरकार" }
 lexicon joining negatable { "join the bandh", "support the strike" }
 lexicon targets "Targets" { "government", "Chief Minister", "Congress party" }
@@ -84,6 +84,9 @@ def fired(text: str) -> list[str]:
     ("sarkaron ki baat", "hinglish", True),  # spelling: the oblique plural
     ("netaon ka kya", "hinglish", True),
     ("the sirkar of old", "hinglish", False),  # another word: give it as an entry of its own
+    ("sab nikamme hain", "hinglish", True),  # spelling: the masculine plural of an adjective
+    ("nikammi sarkar", "hinglish", True),  # (sarkar; the feminine -i is an entry of its own)
+    ("the net result", "hinglish", False),  # a short word keeps its vowel: "neta" is not "net"
     ("सरकारों ने कहा", "hindi", True),  # Hindi stems
     ("The IFS officer", "parties", False),
 ])

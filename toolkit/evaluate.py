@@ -640,9 +640,22 @@ _NO_LABELS: frozenset[str] = frozenset()
 def _dedupe(evidence: list[Evidence]) -> list[Evidence]:
     if len(evidence) == 1:
         return evidence
-    seen = set()
-    out = []
+    seen: set[tuple[Any, ...]] = set()
+    out: list[Evidence] = []
+    words: dict[tuple[Any, ...], int] = {}
     for item in evidence:
+        if "lexicon" in item and "start" in item:
+            # The same words found by several entries of one lexicon ("सरकार" by "सरकार", "सरकारी" and a
+            # slot) are one piece of evidence: the entry written as the words are, else the first.
+            place = (item["field"], item["start"], item["end"], item["lexicon"], item.get("role"))
+            at = words.get(place)
+            if at is None:
+                words[place] = len(out)
+                out.append(item)
+            elif out[at]["entry"].casefold() != out[at]["text"].casefold() \
+                    and item["entry"].casefold() == item["text"].casefold():
+                out[at] = item
+            continue
         # Every kind of evidence is built by one piece of code, so its keys always come in one
         # order: the keys in order and the values as text identify an item.
         key = (*item, *map(str, item.values()))

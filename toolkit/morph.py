@@ -59,6 +59,8 @@ STEM_EXCEPTIONS = {
     "news": "news", "new": "new", "communication": "communication", "communications": "communication",
     "community": "community", "communities": "community", "minister": "minister", "ministers": "minister",
     "ministry": "ministry", "ministries": "ministry", "police": "police", "policy": "policy", "policies": "policy",
+    # A collectorate is the Collector's office, not the Collector.
+    "collectorate": "collectorate", "collectorates": "collectorate",
 }
 
 
@@ -101,6 +103,10 @@ _SKELETON_STEPS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 # Hindi plural and oblique endings written in Roman letters: "netaon", "mantriyon", "sarkaron".
 _HINDI_OBLIQUE = re.compile(r"(?<=[a-z]{3})(?:(?<=i)yon|on)$")
+# The masculine ending of a Hindi adjective or participle, singular -a and plural or oblique -e
+# ("nikamma", "nikamme"; "jhootha", "jhoothe"), after a consonant, in words long enough that what
+# is left is not an English word of its own.
+_HINDI_GENDER = re.compile(r"(?<=[a-z]{4}[bcdfghjklmnpqrstvxyz])[ae]$")
 
 
 def skeleton(word: str) -> str:
@@ -113,6 +119,7 @@ def skeleton(word: str) -> str:
         for pattern, repl in _SKELETON_STEPS:
             out = pattern.sub(repl, out)
         out = _HINDI_OBLIQUE.sub("", out)
+        out = _HINDI_GENDER.sub("", out)
     if len(_SKELETONS) >= _CACHE_LIMIT:
         _SKELETONS.clear()
     _SKELETONS[word] = out

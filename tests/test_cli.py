@@ -479,6 +479,18 @@ def test_test_passes(runner: CliRunner) -> None:
     ]
 
 
+def test_test_searches_directories_and_skips_fragments(runner: CliRunner, tmp_path: Path) -> None:
+    shutil.copy(FULL, tmp_path / "a.policy")
+    shutil.copytree(Path(FULL).parent / "shared", tmp_path / "shared")
+    result = runner.invoke(cli, ["test", str(tmp_path)])
+    assert result.exit_code == EXIT_OK, result.output
+    assert result.stdout.splitlines()[0] == f"{tmp_path / 'a.policy'}: 7 examples"
+    assert "vocabulary.policy" not in result.output  # a fragment is tested through the policies including it
+    # Named on its own, a fragment is an error: it has no header.
+    result = runner.invoke(cli, ["test", str(tmp_path / "shared" / "vocabulary.policy")])
+    assert result.exit_code == EXIT_INVALID and "S224" in result.output
+
+
 def test_test_verbose_lists_passing_examples(runner: CliRunner) -> None:
     lines = Path(FULL).read_text(encoding="utf-8").splitlines()
     line = next(i for i, text in enumerate(lines, 1) if 'example "Praising a party"' in text)

@@ -82,19 +82,32 @@ def compile_cmd(policy: str, out_dir: str, to_stdout: bool) -> None:
 
 
 @cli.command()
-@click.argument("policies", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("policies", nargs=-1, required=True, type=click.Path())
 @click.option("--junit", type=click.Path(dir_okay=False), help="Also write JUnit XML to this file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=0, show_default=True,
               help="Fail when fewer than this percentage of clauses decide an example.")
 @click.option("-v", "--verbose", is_flag=True, help="List passing examples too.")
 def test(policies: tuple[str, ...], junit: str | None, fmt: str, min_coverage: float, verbose: bool) -> None:
-    """Run every worked example of policies and report clause coverage."""
+    """Run every worked example of policies and report clause coverage.
+
+    POLICIES are .policy files or directories, searched recursively; in a
+    directory, files without a `policy` header (fragments that policies
+    include) are skipped.
+    """
+    from .. import api
     from ..testing import junit_xml, run_examples
+    from .fmt import policy_files
 
     reports = []
     code = EXIT_OK
-    for path in policies:
+    named = {Path(p).resolve() for p in policies if not Path(p).is_dir()}
+    for file in policy_files(policies):
+        path = str(file)
+        if file.resolve() not in named and file.is_file():
+            found = api.check_file(path).diagnostics
+            if found and all(d.code == "S224" for d in found):
+                continue  # an included fragment: tested through the policies that include it
         try:
             ruleset = _load_ruleset(path, fmt)
         except Failure as exc:

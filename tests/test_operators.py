@@ -348,3 +348,29 @@ def test_version_1_rule_sets_are_migrated() -> None:
     assert checker.check({"text": "the BJPs", "platform": "facebook"})[0].outcome == "permitted"  # exact, as v1
     assert migrate(v1) == migrated
     assert loads(dumps(migrated)) == migrated
+
+
+# ---------------------------------------------------------------------------
+# Operators as soft keywords
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("condition", [
+    "campaigning or praises",  # a signal named before `praises` was an operator
+    "praises or campaigning",
+    "praises and not campaigning",
+    "(campaigning or praises)",
+    "not praises",
+])
+def test_an_operator_word_with_no_name_after_it_is_a_name(condition: str) -> None:
+    decls = DECLS + 'signal praises "acclaims" means text mentions campaign\n' \
+                    'signal campaigning "campaigns" means text mentions parties\n'
+    checker = make(clause("c", "advisory", condition), declarations=decls)
+    assert run(checker, "vote wisely")["deciding"] == ([] if condition == "not praises" else ["c"])
+
+
+def test_an_operator_word_before_a_name_is_the_operator() -> None:
+    decls = DECLS + 'signal praises "acclaims" means text mentions campaign\n'
+    checker = make(clause("c", "advisory", "praises targets"), declarations=decls)
+    assert run(checker, "The government is great")["deciding"] == ["c"]
+    assert run(checker, "vote wisely")["deciding"] == []

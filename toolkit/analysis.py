@@ -467,10 +467,12 @@ def _stance_words(ruleset: dict[str, Any], polarity: str) -> list[str]:
                 text = e if isinstance(e, str) else e["text"]
                 if "{" not in text and "*" not in text:
                     found.append((-abs(lex["valence"]), _readable(text)))
-    base = ((ruleset.get("matching") or {}).get("valence") or {}).get("entries") or {}
-    found.extend((-abs(score), word) for word, score in base.items() if score * sign >= threshold + 0.5)
     found.sort()
-    return [w for _s, w in found[:40]]
+    # Then the base's: words a reader knows (letters only, four or more; not "aml" or ":-("), strongest first.
+    base = ((ruleset.get("matching") or {}).get("valence") or {}).get("entries") or {}
+    words = sorted((-abs(score), word) for word, score in base.items()
+                   if score * sign >= threshold + 0.5 and word.isalpha() and len(word) >= 4)
+    return [w for _s, w in (found + words)[:40]]
 
 
 def _fold(value: Any) -> Any:

@@ -154,12 +154,45 @@ def lexer_text(text: str) -> str:
     return text if chars is None else "".join(chars)
 
 
+# Operators written before a name with the field left out (`praises parties` is `text praises
+# parties`). Where a name may also stand (`campaigning or praises`, a signal of an older policy named
+# before `praises` was an operator), the word is the operator only when a name follows it.
+_SOFT_KEYWORDS = frozenset({"MENTIONS", "DISPARAGES", "PRAISES", "MATCHES"})
+_NEXT_WORD = re.compile(r"(?:\s+|#[^\n]*)*([A-Za-z_][\w-]*)?")
+
+
+def _parse(text: str, start: str) -> Tree[Token]:
+    """``parser().parse(text, start)``, with the operators of :data:`_SOFT_KEYWORDS` read as names
+    where no name follows them and a name may stand."""
+    from lark.parsers.lalr_interactive_parser import InteractiveParser
+
+    ip = parser().parse_interactive(text, start=start)
+    state = ip.parser_state
+    lexer = ip.lexer_thread
+    states = state.parse_conf.states
+    hard = {word for name, word in keywords().items() if name not in _SOFT_KEYWORDS}
+    token = None
+    try:
+        for token in lexer.lex(state):
+            if token.type in _SOFT_KEYWORDS and "IDENT" in states[state.position]:
+                follows = _NEXT_WORD.match(text, token.end_pos or 0)
+                word = follows.group(1) if follows else None
+                if word is None or word in hard:
+                    token = Token.new_borrow_pos("IDENT", str(token), token)
+            state.feed_token(token)
+        end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
+        return state.feed_token(end, True)  # type: ignore[no-any-return]
+    except UnexpectedInput as exc:
+        exc.interactive_parser = InteractiveParser(ip.parser, state, lexer)
+        raise
+
+
 def parse_source(source: Source) -> ParseResult:
     """Parse one file. Raises :class:`DiagnosticError` with every syntax error found."""
     _SINK.items = []
     text = lexer_text(source.text)
     try:
-        tree = parser().parse(text, start="start")
+        tree = _parse(text, "start")
     except UnexpectedInput as exc:
         _SINK.items = []
         raise DiagnosticError(_collect_errors(source, exc, text)) from None
@@ -221,7 +254,7 @@ def _collect_errors(source: Source, first: UnexpectedInput, text: str) -> list[D
             break
         blanked = re.sub(r"[^\n]", " ", text[: match.start()]) + text[match.start() :]
         try:
-            parser().parse(blanked, start="recover")
+            _parse(blanked, "recover")
             break
         except UnexpectedInput as exc:
             diag = _diagnostic(source, exc)

@@ -374,3 +374,9 @@ def test_an_operator_word_before_a_name_is_the_operator() -> None:
     checker = make(clause("c", "advisory", "praises targets"), declarations=decls)
     assert run(checker, "The government is great")["deciding"] == ["c"]
     assert run(checker, "vote wisely")["deciding"] == []
+
+
+def test_keywords_of_the_word_operators_are_names_where_no_keyword_can_stand() -> None:
+    decls = DECLS + 'lexicon words { "idiot" }\nlexicon sentence { "you" }\n'
+    checker = make(clause("c", "advisory", "text mentions sentence near words within 1 word"), declarations=decls)
+    assert run(checker, "you idiot")["deciding"] == ["c"]

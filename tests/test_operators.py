@@ -380,3 +380,13 @@ def test_keywords_of_the_word_operators_are_names_where_no_keyword_can_stand() -
     decls = DECLS + 'lexicon words { "idiot" }\nlexicon sentence { "you" }\n'
     checker = make(clause("c", "advisory", "text mentions sentence near words within 1 word"), declarations=decls)
     assert run(checker, "you idiot")["deciding"] == ["c"]
+
+
+def test_a_stance_over_a_lexicon_of_slots_is_satisfiable_for_the_linter() -> None:
+    from toolkit.lint import lint_source
+
+    decls = DECLS + 'lexicon party_targets "Party targets" { "{parties}" }\n'
+    text = policy_text(clause("c", "prohibited", "text disparages party_targets or text mentions party_targets "
+                                                 "near insults"), declarations=decls)
+    codes = {d.code for d in lint_source(text, "<ops>").findings}
+    assert not codes & {"L001", "L017"}, codes

@@ -206,22 +206,22 @@ class _Universe:
         all_words: set[str] = set()
         for path, used in sorted(self._lexicons_on.items()):
             tf = _TextField(path)
-            lexicons = {f"{side}\x1f{lex}": rulesets[side]["lexicons"][lex] for side, lex in sorted(used)}
+            lexicons = {_qualify(side, lex): rulesets[side]["lexicons"][lex] for side, lex in sorted(used)}
             # Slots name lexicons of their own rule set: give the matcher all of them, under side-qualified names.
             for side, rs in enumerate(rulesets):
                 for name, lex in rs["lexicons"].items():
-                    lexicons.setdefault(f"{side}\x1f{name}", lex)
+                    lexicons.setdefault(_qualify(side, name), lex)
             matcher = LexiconMatcher(_qualified(lexicons), None)
-            wanted = {f"{side}\x1f{lex}" for side, lex in used}
+            wanted = {_qualify(side, lex) for side, lex in used}
             samples = _lexicon_samples(lexicons)
             groups: dict[frozenset[tuple[int, str]], str] = {}
             for name in sorted(wanted):
                 for entry in lexicons[name]["entries"]:
                     text = entry if isinstance(entry, str) else entry["text"]
-                    for sample in _entry_samples(text, name.split("\x1f")[0], samples):
+                    for sample in _entry_samples(text, samples):
                         all_words.update(w.casefold() for w in sample.replace("#", " ").split())
                         hit = frozenset(
-                            (int(n.split("\x1f")[0]), n.split("\x1f")[1])
+                            _unqualify(n)
                             for n, *_ in matcher.find(sample) if n in wanted
                         )
                         if not hit:
@@ -394,17 +394,26 @@ class _Universe:
         return lo + min(12 * 3600, (hi - lo) / 2)
 
 
+def _qualify(side: int, name: str) -> str:
+    """A lexicon's name qualified by its side, still a name a slot can hold (`s0_parties`)."""
+    return f"s{side}_{name}"
+
+
+def _unqualify(qualified: str) -> tuple[int, str]:
+    return int(qualified[1]), qualified[3:]
+
+
 def _qualified(lexicons: dict[str, Any]) -> dict[str, Any]:
-    """Lexicons renamed side-qualified, their slots renamed to match (`{x}` of side 0 is `{0\x1fx}`)."""
+    """Lexicons renamed side-qualified, their slots renamed to match (`{x}` of side 0 is `{s0_x}`)."""
     import re
 
     out = {}
     for name, lex in lexicons.items():
-        side = name.split("\x1f")[0]
+        side = _unqualify(name)[0]
         entries = []
         for e in lex["entries"]:
             text, mode = (e, "exact") if isinstance(e, str) else (e["text"], e.get("mode", "exact"))
-            text = re.sub(r"\{\s*([A-Za-z_][\w-]*)\s*\}", lambda mt: "{" + f"{side}\x1f{mt.group(1)}" + "}", text)
+            text = re.sub(r"\{\s*([A-Za-z_][\w-]*)\s*\}", lambda mt: "{" + _qualify(side, mt.group(1)) + "}", text)
             entries.append({"text": text, "mode": mode})
         out[name] = {**lex, "entries": entries}
     return out
@@ -432,11 +441,11 @@ def _lexicon_samples(lexicons: dict[str, Any]) -> dict[str, str]:
                     if best is None or key < best[0]:
                         best = (key, sample)
         if best is not None:
-            out[name.split("\x1f")[1]] = best[1]
+            out[_unqualify(name)[1]] = best[1]
     return out
 
 
-def _entry_samples(text: str, side: str, samples: dict[str, str]) -> list[str]:
+def _entry_samples(text: str, samples: dict[str, str]) -> list[str]:
     """Texts an entry matches: the entry as written when it is plain, else each alternative with slots filled."""
     from .matcher import expand, has_syntax, sample
 

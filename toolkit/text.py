@@ -190,7 +190,7 @@ def _normalized_with_hashtags(text: str) -> str:
         if i and part.startswith(words[0]):
             first = words[0]
             start = 1
-            if not first.islower() and not first.isupper():
+            if _camel_case(first):
                 for piece in _CAMEL.finditer(first):
                     if piece.group().strip():
                         folded = cache.get(piece.group())
@@ -222,12 +222,18 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _camel_case(word: str) -> bool:
+    """Whether a hashtag's or handle's word is cut at its capitals: Latin letters in mixed case
+    (``VoteForChange``). Other scripts are kept whole: ``Straße`` is one word, not ``Stra`` + ``ße``."""
+    return word.isascii() and not word.islower() and not word.isupper()
+
+
 def tokens(text: str) -> list[tuple[str, int, int]]:
     """The tokens of a text: (folded token, start, end) in the original."""
     out: list[tuple[str, int, int]] = []
     for mt in _finditer(text):
         word, start, end = mt.group(), mt.start(), mt.end()
-        if start > 0 and text[start - 1] in "#@" and not word.islower() and not word.isupper():
+        if start > 0 and text[start - 1] in "#@" and _camel_case(word):
             # A camel-case hashtag or handle (#VoteForChange, @ArvindKejriwal): each capitalised part is a word.
             for part in _CAMEL.finditer(word):
                 if part.group().strip():

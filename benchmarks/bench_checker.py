@@ -53,6 +53,11 @@ from toolkit.evaluate import LexiconMatcher  # noqa: E402
 from toolkit.inputs import read_chunks  # noqa: E402
 from toolkit.posts import validate  # noqa: E402
 
+def _python_regex(regex: str) -> str:
+    """An RE2 pattern as Python's `re` reads it: `\\x{1F644}` is a character, `(?i)` at the start only."""
+    return re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: re.escape(chr(int(m.group(1), 16))), regex)
+
+
 FILLER = (  # noqa: SIM905
     "the a to of and in for on with at from this that our we is are was today new district office team "
     "meeting farmers students village road water school health camp review visit progress scheme citizens "
@@ -160,7 +165,8 @@ class NaiveChecker:
             for k, v in ruleset["lexicons"].items()
         }
         self.pat = {
-            k: re.compile(v["regex"], re.IGNORECASE if "i" in v["flags"] else 0) for k, v in ruleset["patterns"].items()
+            k: re.compile(_python_regex(v["regex"]), re.IGNORECASE if "i" in v["flags"] else 0)
+            for k, v in ruleset["patterns"].items()
         }
 
     def value(self, post: dict[str, Any], path: str) -> list[Any]:

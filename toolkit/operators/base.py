@@ -79,6 +79,9 @@ class Operator:
     keywords: ClassVar[tuple[str, ...]] = ()
     #: One line for hover and the operator table in docs/contributing.md.
     summary: ClassVar[str] = ""
+    #: A rough cost of deciding it on a post, relative to a field comparison (1): the checker decides
+    #: the cheap parts of an `and` or an `or` first, so a costly stance is often never computed.
+    cost: ClassVar[int] = 1
 
     # -- front end ------------------------------------------------------------
 
@@ -186,6 +189,20 @@ def walk(node: Any) -> Iterator[Any]:
         n = stack.pop()
         yield n
         stack.extend(reversed(for_node(n).children(n)))
+
+
+def cost(c: Compiled, signals: dict[str, Any], memo: dict[str, int] | None = None) -> int:
+    """The rough cost of deciding a compiled condition: its operators' costs summed, a signal's
+    definition counted once (the checker remembers a signal's value for the post)."""
+    memo = {} if memo is None else memo
+    if c["op"] == "signal":
+        name = c["signal"]
+        if name not in memo:
+            memo[name] = 1  # a signal that refers to itself cannot occur; this only guards the recursion
+            memo[name] = cost(signals[name]["when"], signals, memo) if name in signals else 1
+        return memo[name]
+    op = for_op(c)
+    return op.cost + sum(cost(a, signals, memo) for a in op.args(c))
 
 
 def walk_compiled(c: Compiled, signals: dict[str, Any] | None = None) -> Iterator[Compiled]:

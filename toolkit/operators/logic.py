@@ -76,10 +76,11 @@ class AllOp(Operator):
 
     def evaluator(self, c: Compiled, checker: Any) -> Fn:
         parts = [checker.compile(a) for a in c["args"]]
+        cheap_first = _cheap_first(parts, c["args"], checker)
 
         def all_(ctx: Any, ev: list[Evidence] | None) -> bool:
             if ev is None:
-                return all(p(ctx, None) for p in parts)
+                return all(p(ctx, None) for p in cheap_first)
             local: list[Evidence] = []
             for p in parts:
                 if not p(ctx, local):
@@ -127,10 +128,11 @@ class AnyOp(Operator):
 
     def evaluator(self, c: Compiled, checker: Any) -> Fn:
         parts = [checker.compile(a) for a in c["args"]]
+        cheap_first = _cheap_first(parts, c["args"], checker)
 
         def any_(ctx: Any, ev: list[Evidence] | None) -> bool:
             if ev is None:
-                return any(p(ctx, None) for p in parts)
+                return any(p(ctx, None) for p in cheap_first)
             found = False
             for p in parts:
                 local: list[Evidence] = []
@@ -268,3 +270,14 @@ class RefOp(Operator):
 
     def encode(self, c: Compiled, side: Any) -> Any:
         return side.signal(c["signal"])
+
+
+def _cheap_first(parts: list[Fn], args: list[Compiled], checker: Any) -> list[Fn]:
+    """The parts of an `and` or an `or` in the order to decide them: cheapest first (the result is
+    the same in any order; evidence is gathered from every part, in the written order)."""
+    from .base import cost
+
+    memo: dict[str, int] = checker.__dict__.setdefault("_cost_memo", {})
+    signals = checker.ruleset["signals"]
+    order = sorted(range(len(parts)), key=lambda i: cost(args[i], signals, memo))
+    return [parts[i] for i in order]

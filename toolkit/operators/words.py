@@ -113,6 +113,7 @@ class _WordsOp(Operator):
 @register
 class MentionsOp(_WordsOp):
     op = "mentions"
+    cost = 2
     nodes = (Mentions,)
     rules = ("mentions_atom",)
     keywords = ("mentions",)
@@ -169,6 +170,7 @@ class MentionsOp(_WordsOp):
 @register
 class NearOp(_WordsOp):
     op = "near"
+    cost = 6
     nodes = (Near,)
     rules = ("near_atom",)
     keywords = ("near", "within", "words")
@@ -241,6 +243,7 @@ class NearOp(_WordsOp):
 @register
 class StanceOp(_WordsOp):
     op = "stance"
+    cost = 10
     nodes = (Stance,)
     rules = ("disparages_atom", "praises_atom")
     keywords = ("disparages", "praises", "within", "words")
@@ -314,6 +317,7 @@ class StanceOp(_WordsOp):
 @register
 class MatchesOp(Operator):
     op = "matches"
+    cost = 3
     nodes = (Matches,)
     rules = ("matches_atom",)
     keywords = ("matches",)

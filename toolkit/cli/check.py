@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -65,8 +66,9 @@ from .app import (
 @click.option("--summary", "summary", is_flag=True,
               help="Print the audit summary (outcomes, clauses, topics, accounts, months) instead of one result "
                    "per post; with --output, write the results there too.")
-@click.option("--output", "-o", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Write the results (JSON Lines) to this file instead of standard output.")
+@click.option("--output", "-o", "output_path", type=click.Path(allow_dash=True),
+              help="Write the results (JSON Lines) to this file instead of standard output; with --engine dask, "
+                   "the folder of part files (created if missing, or an existing one).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Check on this machine, or on a Dask cluster (results written as part files to --output DIR).")
 @click.option("--scheduler", metavar="ADDRESS",
@@ -123,6 +125,9 @@ def check(target: str, inputs: tuple[str, ...], fmt: str | None, fail_on: str, e
                     threshold)
     if scheduler:
         raise Failure(EXIT_INVALID, "error: --scheduler is an option of --engine dask")
+    if to_file and os.path.isdir(output_path or ""):
+        raise Failure(EXIT_INVALID, f"error: `{output_path}` is a folder; --output names the file the results go to "
+                                    "(a folder of part files is for --engine dask)")
     run = _Run(checker, fmt, threshold, errors_path, output_path if to_file else None, summary, quiet)
     try:
         run.go(inputs, input_format, columns, jobs or default_jobs())
@@ -152,7 +157,8 @@ def _check_dask(ruleset: dict[str, Any], inputs: tuple[str, ...], input_format: 
         raise Failure(EXIT_INVALID, "error: --engine dask reads files that every worker can read, not standard input")
     try:
         result = check_with_dask(ruleset, inputs, output_path, scheduler=scheduler, n_workers=jobs or None,
-                                 input_format=input_format, columns=columns, errors_path=errors_path)
+                                 input_format=input_format, columns=columns, errors_path=errors_path,
+                                 on_errors=_print_errors)
     except DaskEngineError as exc:
         raise Failure(EXIT_INVALID, f"error: {exc}") from None
     except InputError as exc:
@@ -302,10 +308,7 @@ class _Run:
         for err in errors:
             if self.errors_out is not None:
                 self._write(self.errors_out, json.dumps(err, ensure_ascii=False).encode("utf-8") + b"\n")
-            for p in err["errors"]:
-                hint = f" ({p['help']})" if p.get("help") else ""
-                click.echo(f"{err['input']}:{err['line']}: error[{p['code']}]: record {err['record']}: "
-                           f"{p['message']}{hint}", err=True)
+        _print_errors(errors)
 
     def _text(self, inputs: tuple[str, ...], input_format: str | None, columns: ColumnMap) -> None:
         """A readable report per post: checked in this process, as it needs each post and verdict."""
@@ -337,6 +340,15 @@ class _Run:
         for chunk in self._chunks(inputs, input_format, columns):
             for index, line, value, problem in iter_framed([chunk]):
                 yield chunk.source, index, line, value, problem
+
+
+def _print_errors(errors: list[dict[str, Any]]) -> None:
+    """Malformed records on standard error, one line per problem: ``posts.jsonl:10: error[R301]: record 10: …``."""
+    for err in errors:
+        for p in err["errors"]:
+            hint = f" ({p['help']})" if p.get("help") else ""
+            click.echo(f"{err['input']}:{err['line']}: error[{p['code']}]: record {err['record']}: "
+                       f"{p['message']}{hint}", err=True)
 
 
 def _open_out(path: str) -> Any:

@@ -66,14 +66,25 @@ def lint_cmd(paths: tuple[str, ...], fmt: str, fail_on: str | None, config_path:
 
     code = EXIT_OK
     findings: list[lint.Finding] = []
+    shown: set[tuple[object, ...]] = set()  # a shared file's problems are reported once, not per policy
     for path in policy_files(paths or (".",)):
         result = lint.lint_file(path, config)
-        if result.diagnostics:
-            _print_diagnostics(result.diagnostics, "text")
-            click.echo(f"{path}: not linted: the policy is invalid (see `govpost validate`)", err=True)
+        if not result.linted:
             code = EXIT_INVALID
+        reported = [lint.finding_of(d, str(path)) for d in result.diagnostics]
+        if fmt == "text" and not result.linted:
+            # For people: the errors as `govpost validate` prints them, on standard error.
+            fresh = [d for d, f in zip(result.diagnostics, reported, strict=True) if f.key not in shown]
+            shown.update(f.key for f in reported)
+            if fresh:
+                _print_diagnostics(fresh, "text")
+            click.echo(f"{path}: not linted: the policy is invalid (see `govpost validate`)", err=True)
             continue
+        # Every diagnostic, syntax and semantic too, is a result of the report (SARIF, GitHub, JSON):
+        # code scanning must see a broken policy as broken, not as clean.
+        findings.extend(reported)
         findings.extend(result.findings)
+    findings = lint.unique_findings(findings)
 
     if fmt == "text":
         report = lint.render_text(findings, color=_color(sys.stdout) and output is None)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, api, document, render
+from . import __version__, api, document, htmlfonts, render
 from .atomic import write_set
 from .diagnostics import Diagnostic
 from .rules import dumps
@@ -183,7 +183,9 @@ def build_artifacts(policy_path: str | Path, options: BuildOptions) -> tuple[dic
         raise BuildError("B699" if template.builtin else "B604", str(exc)) from None
 
     rules_text = dumps(ruleset)
-    files = {f"{policy.id}.html": html.encode("utf-8"), f"{policy.id}.rules.json": rules_text.encode("utf-8")}
+    # The HTML file carries the fonts it uses (the PDF gets them from fonts.css): read anywhere, it shows its Hindi.
+    files = {f"{policy.id}.html": htmlfonts.embed(html).encode("utf-8"),
+             f"{policy.id}.rules.json": rules_text.encode("utf-8")}
     pages = None
     messages: list[str] = []
     refused: list[str] = []
@@ -222,7 +224,7 @@ def _training(policy_id: str, ruleset: dict[str, Any], view: dict[str, Any], opt
         html = render.render_html(data, template)
     except render.RenderError as exc:
         raise BuildError("B699", str(exc)) from None
-    out = {f"{policy_id}-training.html": html.encode("utf-8")}
+    out = {f"{policy_id}-training.html": htmlfonts.embed(html).encode("utf-8")}
     if options.pdf:
         pdf = render.render_pdf(html, template, variant=options.pdf_variant, attachments=[attached] if attached else [],
                                 attachment_date=_issued_instant(policy) or modified)

@@ -776,11 +776,12 @@ def markdown_comparison(report: ComparisonReport) -> str:
 # ---------------------------------------------------------------------------
 
 _CSS = """
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Devanagari",sans-serif;
+body{font:15px/1.5 "Govpost Sans","Govpost Devanagari Sans","Govpost Symbols",system-ui,sans-serif;
 margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1b1f23;background:#fff}
 h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.2rem;margin:2rem 0 .5rem;border-bottom:1px solid #d0d7de}
 h3{font-size:1rem;margin:0}
-code,pre{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+code,pre{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono","DejaVu Sans Mono",
+"Govpost Sans","Govpost Devanagari Sans","Govpost Symbols",monospace}
 pre{background:#f6f8fa;padding:.5rem .75rem;overflow-x:auto;white-space:pre-wrap;word-break:break-word}
 table{border-collapse:collapse;margin:.5rem 0 1rem;width:100%}
 th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
@@ -825,9 +826,12 @@ def _h_witnesses(views: Sequence[_WitnessView]) -> str:
 
 
 def _page(title: str, body: str) -> str:
-    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{_h(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n{body}</body>\n</html>\n")
+    from .htmlfonts import embed
+
+    # The fonts govpost ships go into the page, so Hindi reads on a machine without a Devanagari font.
+    return embed('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                 '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                 f"<title>{_h(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n{body}</body>\n</html>\n")
 
 
 def html_report(report: DiffReport) -> str:

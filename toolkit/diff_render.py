@@ -336,6 +336,27 @@ def _compare_witnesses(stricter: Witness | None, looser: Witness | None, report:
     return out
 
 
+def spaced(pieces: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Redline pieces with a space between a deletion and an insertion that would touch.
+
+    ``[("-", "advisory"), ("+", "prohibited")]`` is drawn ~~advisory~~ prohibited, not
+    ~~advisory~~prohibited: struck and underlined words side by side read as one word.
+    The space is for the eye only; the JSON redline keeps the texts as they are.
+    """
+    out: list[tuple[str, str]] = []
+    for op, t in pieces:
+        if out and op != "=" and out[-1][0] not in ("=", op) and t and out[-1][1] \
+                and not out[-1][1][-1].isspace() and not t[0].isspace():
+            out.append(("=", " "))
+        out.append((op, t))
+    return out
+
+
+def _long(change: Change) -> bool:
+    """Whether a change is better shown as a redline than as `old → new` (a paragraph, not a version number)."""
+    return change.redline is not None and max(len(change.old or ""), len(change.new or "")) > 40
+
+
 def _redline_pieces(change: Change) -> list[tuple[str, str]]:
     """The (op, text) pieces of a change: its redline, or the old text struck and the new inserted."""
     if change.redline is not None:
@@ -398,7 +419,7 @@ class _Text:
 
     def redline(self, pieces: Iterable[tuple[str, str]]) -> str:
         out = []
-        for op, t in pieces:
+        for op, t in (spaced(pieces) if self.color else pieces):
             if op == "=":
                 out.append(t)
             elif self.color:
@@ -460,8 +481,9 @@ class _Text:
             lines.extend(f"  {c.what}: {self.change_value(c)}" for c in d.sections)
         if d.metadata:
             lines += ["", self.paint("metadata", "bold")]
-            lines.extend(f"  {c.what}: {c.old if c.old is not None else '(none)'} → "
-                         f"{c.new if c.new is not None else '(none)'}" for c in d.metadata)
+            lines.extend(f"  {c.what}: " + (self.redline(c.redline.pieces) if _long(c) else
+                                             f"{c.old if c.old is not None else '(none)'} → "
+                                             f"{c.new if c.new is not None else '(none)'}") for c in d.metadata)
         if d.declarations:
             lines += ["", self.paint("declarations", "bold")]
             for decl in d.declarations:
@@ -629,7 +651,7 @@ def _fenced(s: str, lang: str = "") -> list[str]:
 
 def _md_redline(pieces: Iterable[tuple[str, str]]) -> str:
     out = []
-    for op, t in pieces:
+    for op, t in spaced(pieces):
         e = _md(t)
         if op == "=":
             out.append(e)
@@ -713,9 +735,11 @@ def _md_file(f: FileDiff, heading: bool) -> list[str]:
                          f"| {_md(_affects(decl, f)) or '—'} |")
         lines.append("")
     if d.metadata or d.sections:
-        lines += ["| metadata | old | new |", "|---|---|---|"]
+        lines += ["| metadata | change |", "|---|---|"]
         for change in (*d.metadata, *d.sections):
-            lines.append(f"| {_md(change.what)} | {_md(change.old)} | {_md(change.new)} |")
+            shown = (_md_redline(_redline_pieces(change)) if _long(change) else
+                     f"{_md(change.old) or '(none)'} → {_md(change.new) or '(none)'}")
+            lines.append(f"| {_md(change.what)} | {shown} |")
         lines.append("")
     lines += _md_witnesses(_diff_witnesses(d.verdict, numbers))
     for c in clauses:
@@ -807,7 +831,7 @@ def _h(s: str | None) -> str:
 
 def _h_redline(pieces: Iterable[tuple[str, str]]) -> str:
     out = []
-    for op, t in pieces:
+    for op, t in spaced(pieces):
         e = _h(t).replace("\n", "<br>")
         out.append(e if op == "=" else (f"<del>{e}</del>" if op == "-" else f"<ins>{e}</ins>"))
     return "".join(out)

@@ -151,13 +151,15 @@ def font_face_css(page: str, *, families: Iterable[str] | None = None) -> str:
     return "\n".join(rules)
 
 
-def embed(page: str, *, families: Iterable[str] | None = None) -> str:
+def embed(page: str, *, families: Iterable[str] | None = None, css: str | None = None) -> str:
     """``page`` with the shipped faces it uses embedded, in a ``<style id="govpost-fonts">`` at the end of its head.
 
     A page with no ``</head>`` gets the style at its start; a page that uses no
-    shipped face is returned unchanged.
+    shipped face is returned unchanged. ``css``: the rules, if already made by
+    :func:`font_face_css` for this page.
     """
-    css = font_face_css(page, families=families)
+    if css is None:
+        css = font_face_css(page, families=families)
     if not css:
         return page
     style = f'<style id="{STYLE_ID}">\n/* The fonts govpost ships (SIL Open Font License), subset to this page. */\n' \

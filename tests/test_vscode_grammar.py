@@ -365,3 +365,11 @@ def test_the_extension_packages_with_vsce(tmp_path: Path) -> None:
     assert not any(n.startswith("extension/node_modules/@vscode/vsce/") for n in names)  # not a runtime dependency
     assert "](../" not in readme  # no relative link left that the marketplace would break
     assert manifest["repository"]["url"].startswith("https://")
+
+
+def test_the_readme_says_which_neovim_each_snippet_needs() -> None:
+    readme = (EXTENSION / "README.md").read_text(encoding="utf-8")
+    new, old = readme.index("**Neovim 0.11 or newer**"), readme.index("**Neovim 0.8 to 0.10**")
+    assert new < readme.index("vim.lsp.enable(") < old < readme.index("vim.lsp.start(")
+    assert readme.index("vim.lsp.config(") < old  # the 0.11 functions only in the 0.11 snippet
+    assert "vim.lsp.config(" not in readme[old:] and "vim.lsp.enable(" not in readme[old:]

@@ -24,9 +24,9 @@ import pickle
 import sys
 import threading
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from . import __version__, api, document, htmlfonts, render

@@ -30,6 +30,7 @@ from .analysis import Relation, SideResult, Witness
 from .compare import Comparison, TopicComparison
 from .diagnostics import Diagnostic, render_text
 from .diff import Change, ClauseDiff, DeclarationDiff, PolicyDiff
+from .terminal import paint, table
 
 REPORT_VERSION = 1
 #: The marker a CI job looks for to update its pull-request comment instead of adding one.
@@ -400,8 +401,9 @@ def _visible(diff: PolicyDiff) -> list[ClauseDiff]:
 # Text
 # ---------------------------------------------------------------------------
 
-_ANSI = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36",
-         "del": "9;31", "ins": "4;32"}
+# Styles of the text report (toolkit.terminal): a deletion struck through in red, an insertion underlined in green.
+_STYLES = {"bold": "bold", "dim": "dim", "red": "red", "green": "green", "yellow": "yellow", "cyan": "cyan",
+           "del": "strike red", "ins": "underline green"}
 _VERDICT_STYLE = {"equivalent": "green", "stricter": "red", "looser": "yellow", "mixed": "red",
                   "added": "cyan", "removed": "cyan", "invalid": "red", "only_a": "cyan", "only_b": "cyan"}
 _MARKS = {"added": "+", "removed": "-", "changed": "~", "moved": ">", "renumbered": ">"}
@@ -412,7 +414,7 @@ class _Text:
         self.color = color
 
     def paint(self, s: str, style: str) -> str:
-        return f"\x1b[{_ANSI[style]}m{s}\x1b[0m" if self.color and s else s
+        return paint(s, _STYLES[style], self.color)
 
     def verdict(self, v: str) -> str:
         return self.paint(RELATION_LABELS.get(v, v), _VERDICT_STYLE.get(v, "bold"))
@@ -530,12 +532,12 @@ class _Text:
         ]
         lines.extend(self.witnesses(_compare_witnesses(cmp.overall.stricter, cmp.overall.looser, report), "  "))
         lines += ["", self.paint(f"topics ({_topic_counts(cmp.topics)})", "bold")]
-        width = max((len(t.topic) for t in cmp.topics), default=0)
-        for t in cmp.topics:
-            rel = RELATION_LABELS.get(t.relation, t.relation)
-            lines.append(f"  {t.topic.ljust(width)}  {self.verdict(t.relation)}{' ' * (11 - len(rel))}"
-                         f"A: {' '.join(c.number for c in t.a_clauses) or '-'}   "
-                         f"B: {' '.join(c.number for c in t.b_clauses) or '-'}")
+        rows = [[t.topic, (RELATION_LABELS.get(t.relation, t.relation),
+                           _STYLES[_VERDICT_STYLE.get(t.relation, "bold")]),
+                 f"A: {' '.join(c.number for c in t.a_clauses) or '-'}",
+                 f"B: {' '.join(c.number for c in t.b_clauses) or '-'}"] for t in cmp.topics]
+        lines += table(rows, [("topic", "left"), ("relation", "left"), ("A", "left"), ("B", "left")], header=False,
+                       color=self.color)
         for t in cmp.topics:
             views = _compare_witnesses(t.stricter, t.looser, report, topic=True)
             if not views:

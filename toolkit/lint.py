@@ -1122,13 +1122,12 @@ def fails(findings: Iterable[Finding], fail_on: str) -> bool:
 def render_text(findings: Iterable[Finding], *, color: bool = False) -> str:
     """``file:line:col: warning[L004]: clause 1(a) `id`: message``, the line with a caret, hint, witness."""
 
-    def paint(s: str, code: str) -> str:
-        return f"\x1b[{code}m{s}\x1b[0m" if color else s
+    from .terminal import paint
 
-    colours = {"error": "1;31", "warning": "1;33", "note": "1;36"}
+    colours = {"error": "bold red", "warning": "bold yellow", "note": "bold cyan"}
     blocks = []
     for f in findings:
-        head = f"{f.location()}: {paint(f'{f.severity}[{f.code}]', colours[f.severity])}: {f.message}"
+        head = f"{f.location()}: {paint(f'{f.severity}[{f.code}]', colours[f.severity], color)}: {f.message}"
         lines = [head]
         if f.span is not None and f.span.source.text:
             lines.extend("        " + line for line in f.span.snippet().split("\n"))

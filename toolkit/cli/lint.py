@@ -59,9 +59,13 @@ def lint_cmd(paths: tuple[str, ...], fmt: str, fail_on: str | None, config_path:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_INVALID) from None
     if list_rules:
-        for rule in lint.RULES.values():
-            state = "on " if rule.code in config.enabled else "off"
-            click.echo(f"{rule.code}  {state}  {config.severity_of(rule.code):7}  {rule.name:26} {rule.rationale}")
+        from ..terminal import table
+
+        rows = [[rule.code, "on" if rule.code in config.enabled else "off", config.severity_of(rule.code), rule.name,
+                 rule.rationale] for rule in lint.RULES.values()]
+        for line in table(rows, [("code", "left"), ("state", "left"), ("severity", "left"), ("name", "left"),
+                                 ("rationale", "left")], header=False, indent=0):
+            click.echo(line)
         raise SystemExit(EXIT_OK)
 
     code = EXIT_OK
@@ -86,8 +90,9 @@ def lint_cmd(paths: tuple[str, ...], fmt: str, fail_on: str | None, config_path:
         findings.extend(result.findings)
     findings = lint.unique_findings(findings)
 
+    color = fmt == "text" and output is None and _color(sys.stdout)
     if fmt == "text":
-        report = lint.render_text(findings, color=_color(sys.stdout) and output is None)
+        report = lint.render_text(findings, color=color)
         counts = {s: sum(1 for f in findings if f.severity == s) for s in lint.SEVERITIES}
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in reversed(counts.items()) if n)
         report = (report + "\n\n" if report else "") + f"{len(findings)} finding{'s' if len(findings) != 1 else ''}" \
@@ -98,7 +103,7 @@ def lint_cmd(paths: tuple[str, ...], fmt: str, fail_on: str | None, config_path:
         report = lint.render_sarif(findings, config)
     else:
         report = lint.render_github(findings)
-    emit(report + "\n" if report else "", output)
+    emit(report + "\n" if report else "", output, color)
     if code == EXIT_OK and lint.fails(findings, fail_on or config.fail_on):
         code = EXIT_FINDINGS
     raise SystemExit(code)

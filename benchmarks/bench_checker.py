@@ -84,7 +84,9 @@ def realistic_posts(path: str, n: int, seed: int) -> list[dict[str, Any]]:
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
             rec = json.loads(line)
-            pool.append(rec.get("post", rec) if isinstance(rec, dict) else rec)
+            post = rec.get("post", rec) if isinstance(rec, dict) else rec
+            # A corpus's expectations (`meta`) are not part of a post a user would check.
+            pool.append({k: v for k, v in post.items() if k != "meta"} if isinstance(post, dict) else post)
     rng = random.Random(seed)
     out = []
     for i in range(n):

@@ -66,6 +66,14 @@ def test_only_rendering_and_the_web_application_import_jinja(module: str) -> Non
     assert not {"jinja2", "weasyprint"} & imports_of(module)
 
 
+@pytest.mark.parametrize("module", MODULES)
+def test_only_the_terminal_module_imports_rich(module: str) -> None:
+    # One place decides about colour and draws tables and progress (toolkit/terminal.py).
+    if module == "terminal":
+        return
+    assert "rich" not in imports_of(module)
+
+
 # The web application's framework, server and database layer: only toolkit/web/ imports them.
 WEB_LIBRARIES = {"starlette", "uvicorn", "sqlalchemy", "alembic", "argon2", "psycopg", "multipart", "httpx"}
 

@@ -161,8 +161,8 @@ def test_cli_text(runner: CliRunner, files: tuple[str, str]) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == f"govpost compare: A = a ({files[0]}), B = b ({files[1]})"
     assert lines[1].startswith("overall: mixed (")
-    assert "  strict  stricter   A: 1(b)   B: 1(b)" in lines
-    assert "  only_b  only in B  A: -   B: 1(e)" in lines
+    assert "  strict  stricter    A: 1(b)  B: 1(b)" in lines  # an aligned table (toolkit.terminal)
+    assert "  only_b  only in B   A: -     B: 1(e)" in lines
     assert "      A: prohibited by 1(b) a-strict" in lines
     assert "      B: advisory by 1(b) b-strict" in lines
 

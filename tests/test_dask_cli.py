@@ -149,3 +149,36 @@ def test_bad_dask_invocations(files: dict[str, Path]) -> None:
                      "-o", str(files["tmp"] / "m"))
     assert missing.exit_code == EXIT_INVALID and "error[I501]" in missing.stderr
     assert "Traceback" not in missing.output
+
+
+def test_an_existing_folder_is_the_output_of_a_dask_run(scheduler: str, files: dict[str, Path]) -> None:
+    # An empty folder made beforehand, and the same folder again with the parts of a run in it.
+    rules, tmp = str(files["rules"]), files["tmp"]
+    folder = tmp / "made-before"
+    folder.mkdir()
+    (folder / "README").write_text("not a part file\n", encoding="utf-8")
+    for _ in range(2):
+        got = invoke(rules, str(files["loud"]), "--engine", "dask", "--scheduler", scheduler, "-o", str(folder))
+        assert got.exit_code == EXIT_FINDINGS, got.output
+        assert sorted(p.name for p in folder.iterdir()) == ["README", "part-00000.jsonl"]
+        assert json.loads(parts(folder)[0])["outcome"] == "prohibited"
+
+
+def test_malformed_records_of_a_dask_run_are_printed_on_standard_error(scheduler: str,
+                                                                      files: dict[str, Path]) -> None:
+    rules, mixed, tmp = str(files["rules"]), str(files["mixed"]), files["tmp"]
+    one = invoke(rules, mixed, "--format", "jsonl", "--jobs", "1")
+    got = invoke(rules, mixed, "--engine", "dask", "--scheduler", scheduler, "-o", str(tmp / "stderr-run"))
+    assert got.exit_code == EXIT_INVALID
+    lines = got.stderr.splitlines()
+    assert lines == one.stderr.splitlines()  # the lines `--engine local` prints, in the same order
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{mixed}:") and "error[R301]: record " in lines[0]
+    assert "error[R305]" in lines[1] and "twitter" in lines[1]
+
+
+def test_a_local_run_refuses_a_folder_as_its_output_file(files: dict[str, Path]) -> None:
+    got = invoke(str(files["rules"]), str(files["quiet"]), "-o", str(files["tmp"]))
+    assert got.exit_code == EXIT_INVALID
+    assert "is a folder; --output names the file the results go to" in got.stderr
+    assert "Traceback" not in got.output

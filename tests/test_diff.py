@@ -311,7 +311,7 @@ def test_markdown_format(runner: CliRunner) -> None:
            "failure | **mixed** |" in lines
     assert "```json" in lines
     assert "- new: **prohibited** by 2(b) `criticise`" in lines
-    assert "<del>not official</del><ins>personal</ins>" in out
+    assert "<del>not official</del> <ins>personal</ins>" in out  # a deletion and an insertion never touch
     assert out.count("<details>") == out.count("</details>")
     assert lines[-1] == MARKER
 
@@ -440,3 +440,46 @@ def test_an_unwritable_output_file(runner: CliRunner, tmp_path: Path) -> None:
     result = run(runner, "diff", *pair("added"), "-o", str(target))
     assert result.exit_code == EXIT_INVALID
     assert result.stderr.startswith(f"error[I505]: cannot write `{target}`: ")
+
+
+# ---------------------------------------------------------------------------
+# Bilingual texts: each language diffed on its own; deletions and insertions never touch
+# ---------------------------------------------------------------------------
+
+
+def test_a_changed_hindi_word_is_a_change_of_the_hindi_text_only() -> None:
+    data = case_json("bilingual")
+    meta = {m["what"]: m for m in data["metadata"]}
+    assert set(meta) == {"title @hi", "opening @hi"}  # the English title and opening did not change
+    opening = meta["opening @hi"]["redline"]
+    assert [p for p in opening if p["op"] != "="] == [{"op": "-", "text": "प्रत्येक"}, {"op": "+", "text": "हर"}]
+    endorse = clause("bilingual", "endorse")
+    assert kinds(endorse) == ["text @hi", "outcome", "example"]
+    text_hi = endorse["changes"][0]["redline"]
+    assert "".join(p["text"] for p in text_hi if p["op"] != "+") == \
+        "सदस्य {निजी खाते|personal account} पर किसी राजनीतिक दल की प्रशंसा नहीं करेगा।"
+    assert [p["text"] for p in text_hi if p["op"] == "-"] == ["की", "प्रशंसा"]
+    term = next(d for d in data["declarations"] if d["kind"] == "term")
+    assert [c["what"] for c in term["changes"]] == ["term @hi"]
+
+
+def test_deleted_and_inserted_words_are_spaced_in_every_rendering(runner: CliRunner) -> None:
+    from toolkit.diff_render import spaced
+
+    assert spaced([("-", "advisory"), ("+", "prohibited")]) == [("-", "advisory"), ("=", " "), ("+", "prohibited")]
+    assert spaced([("-", "a "), ("+", "b")]) == [("-", "a "), ("+", "b")]  # already apart
+    assert spaced([("=", "x"), ("+", "y")]) == [("=", "x"), ("+", "y")]  # an insertion after kept text is as typed
+    markdown = run(runner, "diff", *pair("bilingual"), "--format", "markdown").stdout
+    assert "expect <del>advisory</del> <ins>prohibited</ins> by endorse" in markdown
+    assert "<del>प्रत्येक</del> <ins>हर</ins> सदस्य" in markdown
+    html = run(runner, "diff", *pair("bilingual"), "--format", "html").stdout
+    assert "expect <del>advisory</del> <ins>prohibited</ins> by endorse" in html
+    assert "</del><ins>" not in html and "</del><ins>" not in markdown
+    coloured = run(runner, "diff", *pair("bilingual"), "--color").stdout
+    assert re.search(r"advisory\x1b\[0m \x1b\[[0-9;]+mprohibited", coloured)
+    plain = run(runner, "diff", *pair("bilingual")).stdout
+    assert "[-प्रत्येक-]{+हर+}" in plain  # the plain markers already keep the two apart
+    # The JSON redline keeps the texts exactly: the space is only drawn.
+    example = clause("bilingual", "endorse")["changes"][2]["redline"]
+    at = example.index({"op": "-", "text": "advisory"})
+    assert example[at + 1] == {"op": "+", "text": "prohibited"}

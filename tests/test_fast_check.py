@@ -116,7 +116,7 @@ def test_check_post_agrees_with_the_reference_on_the_full_fixture(record: dict[s
 def test_check_post_agrees_with_the_reference_without_triggers() -> None:
     plain = Checker(_ruleset("ais"), use_triggers=False)
     for line in (ROOT / "tests" / "corpus" / "ais-posts.jsonl").read_text(encoding="utf-8").splitlines():
-        post, _ = posts.validate(json.loads(line)["post"])
+        post, _ = posts.validate(json.loads(line))  # a post, its expectation in `meta`
         assert post is not None
         assert plain.check_post(post).to_json() == _checker("ais").check_post_reference(post).to_json()
 

@@ -469,3 +469,81 @@ def test_cli_config_and_rule_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     broken = run("lint", "--list-rules")
     assert broken.exit_code == EXIT_INVALID and "unknown key `bogus`" in broken.output
     assert run("lint", "--enable", "L999", "--list-rules").exit_code == EXIT_INVALID
+
+
+# ---------------------------------------------------------------------------
+# Policies that do not validate: reported in every format, a shared file's problems once
+# ---------------------------------------------------------------------------
+
+SHARED_BROKEN = 'topic politics "Politics"\npattern bad "An invalid expression" /(unclosed/\n'
+
+
+def _broken_repository(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.govpost.lint]\ntoday = 2026-07-01\n", encoding="utf-8")
+    (tmp_path / "shared.policy").write_text(SHARED_BROKEN, encoding="utf-8")
+    decls = DECLARATIONS.replace('topic politics "Politics"\n', 'include "shared.policy"\n')
+    for name in ("a", "b"):  # two policies include the same broken file
+        text = policy(header=HEADER.replace("lintcase", f"case-{name}"), declarations=decls)
+        (tmp_path / f"{name}.policy").write_text(text, encoding="utf-8")
+    # A syntax error, and a semantic one, in a policy of its own.
+    (tmp_path / "c.policy").write_text(policy().replace("outcome prohibited", "outcome forbidden"), encoding="utf-8")
+    (tmp_path / "d.policy").write_text(policy().replace("text mentions parties", "text mentions partys"),
+                                       encoding="utf-8")
+
+
+def test_an_invalid_policy_is_an_error_result_in_sarif(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _broken_repository(tmp_path)
+    result = run("lint", "--format", "sarif", "-o", "out.sarif", ".")
+    assert result.exit_code == EXIT_INVALID
+    log = json.loads((tmp_path / "out.sarif").read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))).validate(log)
+    run_ = log["runs"][0]
+    got = sorted((r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                  r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in run_["results"])
+    assert got == [("P101", "error", "c.policy", 18), ("S201", "error", "d.policy", 19),
+                   ("S207", "error", "shared.policy", 2)]  # the shared file's error once, not once per policy
+    rules = run_["tool"]["driver"]["rules"]
+    for r in run_["results"]:
+        assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
+    s201 = next(r for r in run_["results"] if r["ruleId"] == "S201")
+    assert "did you mean `parties`?" in s201["message"]["text"]
+    assert rules[s201["ruleIndex"]]["defaultConfiguration"]["level"] == "error"
+    assert rules[s201["ruleIndex"]]["name"] == "undefined-name"
+
+
+def test_an_invalid_policy_is_annotated_in_github_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _broken_repository(tmp_path)
+    result = run("lint", "--format", "github", ".")
+    assert result.exit_code == EXIT_INVALID
+    lines = result.stdout.splitlines()
+    assert [line.split("::")[1].split(",title=")[0] for line in lines] == [
+        "error file=c.policy,line=18,col=17,endLine=18",
+        "error file=d.policy,line=19,col=31,endLine=19",
+        "error file=shared.policy,line=2,col=37,endLine=2",
+    ]
+    assert "title=P101 unexpected-token::" in lines[0] and "title=S201 undefined-name::" in lines[1]
+    as_json = json.loads(run("lint", "--format", "json", ".").stdout)
+    assert [f["code"] for f in as_json] == ["P101", "S201", "S207"]
+    # For people, the errors go to standard error as `govpost validate` prints them, each once.
+    text = run("lint", ".")
+    assert text.exit_code == EXIT_INVALID
+    assert text.stderr.count("error[S207]") == 1 and text.stderr.count("not linted") == 4
+
+
+def test_a_lint_finding_in_a_shared_file_is_reported_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.govpost.lint]\ntoday = 2026-07-01\ncheck-included = true\n",
+                                             encoding="utf-8")
+    (tmp_path / "shared.policy").write_text('topic politics "Politics"\nlexicon unused "Unused" { "x" }\n',
+                                            encoding="utf-8")
+    decls = DECLARATIONS.replace('topic politics "Politics"\n', 'include "shared.policy"\n')
+    for name in ("a", "b"):
+        text = policy(header=HEADER.replace("lintcase", f"case-{name}"), declarations=decls)
+        (tmp_path / f"{name}.policy").write_text(text, encoding="utf-8")
+    sarif = json.loads(run("lint", "--format", "sarif", ".").stdout)["runs"][0]["results"]
+    assert [r["ruleId"] for r in sarif] == ["L009"]
+    assert sum("L009" in line for line in run("lint", "--format", "github", ".").stdout.splitlines()) == 1
+    assert [f["code"] for f in json.loads(run("lint", "--format", "json", ".").stdout)] == ["L009"]
+    assert run("lint", ".").stdout.count("warning[L009]") == 1

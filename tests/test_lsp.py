@@ -93,6 +93,24 @@ section neutrality "Political neutrality" @hi "राजनीतिक तट�
 HEADER = 'policy p {\n    title "P"\n}\ninclude "shared.policy"\n'
 
 
+def apply_edits(text: str, edits: list[lsp.TextEdit]) -> str:
+    """The text after an editor applies LSP edits (ranges of the original text, UTF-16 positions)."""
+    lines = text.splitlines(keepends=True) or [""]
+
+    def offset(p: lsp.Position) -> int:
+        before = sum(len(line) for line in lines[: p.line])
+        line = lines[p.line] if p.line < len(lines) else ""
+        units, i = 0, 0
+        while i < len(line) and units < p.character:
+            units += utf16(line[i])
+            i += 1
+        return before + i
+
+    for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        text = text[: offset(e.range.start)] + e.new_text + text[offset(e.range.end):]
+    return text
+
+
 def utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -220,6 +238,23 @@ class Client:
     def symbols(self, uri: str) -> Any:
         return self.run(self.lc.text_document_document_symbol_async(
             lsp.DocumentSymbolParams(text_document=self.doc(uri))))
+
+    def code_actions(self, uri: str, rng: lsp.Range) -> list[lsp.CodeAction]:
+        result = self.run(self.lc.text_document_code_action_async(lsp.CodeActionParams(
+            text_document=self.doc(uri), range=rng, context=lsp.CodeActionContext(diagnostics=[]))))
+        return list(result or [])
+
+    def linted(self, uri: str, version: int | None = None, timeout: float = 20) -> list[lsp.Diagnostic]:
+        """The lint findings published for a document's version (they come in a second publication)."""
+        want = self.versions.get(uri) if version is None else version
+
+        def found() -> list[lsp.Diagnostic]:
+            return [d for p in self.published if p.uri == uri and p.version == want for d in p.diagnostics
+                    if d.source == "govpost lint"]
+
+        with self.changed:
+            self.changed.wait_for(lambda: bool(found()), timeout)
+        return found()
 
     def format(self, uri: str) -> Any:
         return self.run(self.lc.text_document_formatting_async(lsp.DocumentFormattingParams(
@@ -594,18 +629,20 @@ def test_syntax_error_after_devanagari_on_the_same_line(client: Client, root: Pa
 
 def test_formatting_through_the_formatter(client: Client, root: Path) -> None:
     formatter = pytest.importorskip("toolkit.formatter")
-    messy = MAIN.replace("    clause party-endorsement", "clause party-endorsement").replace(
-        "topic political_neutrality\n        text", "topic    political_neutrality\n  text")
+    canonical = formatter.format_source(MAIN, str(root / "messy.policy"))
+    messy = canonical.replace("    clause party-endorsement", "clause party-endorsement").replace(
+        "topic   political_neutrality\n        text", "topic political_neutrality\n        text", 1)
+    assert messy.count("\n") == canonical.count("\n") and messy != canonical
     uri = client.open(root / "messy.policy", messy)
     client.diagnostics(uri)
     edits = client.format(uri)
     expected = formatter.format_source(messy, str(root / "messy.policy"))
-    if expected == messy:
-        assert edits == []
-    else:
-        assert len(edits) == 1
-        assert edits[0].new_text == expected
-        assert edits[0].range.start == lsp.Position(line=0, character=0)
+    assert expected != messy
+    assert apply_edits(messy, edits) == expected
+    # The smallest edits, not one that replaces the file: only the two lines the formatter changes.
+    assert len(edits) == 2
+    assert all(e.range.start.line == e.range.end.line for e in edits)
+    assert sum(len(e.new_text) for e in edits) < 20
     client.close(uri)
 
     broken = client.open(root / "broken-format.policy", MAIN.replace("outcome prohibited", "outcome"))
@@ -685,3 +722,134 @@ def test_lint_findings_follow_the_checks(client: Client, root: Path) -> None:
     assert "clause 1(a) `a`" in modal.message
     assert modal.range.start.line >= 4
     client.close(uri)
+
+
+# ---------------------------------------------------------------------------
+# Terms, quick fixes and the outline of a file that does not parse
+# ---------------------------------------------------------------------------
+
+
+def test_an_undefined_term_is_underlined_at_the_term_not_the_whole_text(client: Client, root: Path) -> None:
+    text = MAIN.replace(
+        'text "A member shall not, on a {personal account}, endorse a party."',
+        'text "A member shall not, on a\n              {personal acount}, endorse a party."')
+    uri = client.open(root / "term.policy", text)
+    diags = client.diagnostics(uri)
+    assert [d.code for d in diags] == ["S218"]
+    assert diags[0].range.start == pos(text, "personal acount")
+    assert diags[0].range.end == pos(text, "personal acount", delta=len("personal acount"))
+    # The quick fix replaces the name, and the error goes.
+    actions = client.code_actions(uri, diags[0].range)
+    assert [a.title for a in actions] == ["Change `personal acount` to `personal account`"]
+    assert actions[0].is_preferred and actions[0].diagnostics[0].code == "S218"
+    fixed = apply_edits(text, actions[0].edit.changes[uri])
+    assert fixed == MAIN.replace('text "A member shall not, on a {personal account}, endorse a party."',
+                                 'text "A member shall not, on a\n              {personal account}, endorse a party."')
+    version = client.change(uri, fixed)
+    assert client.diagnostics(uri, version) == []
+    client.close(uri)
+
+
+def test_did_you_mean_hints_are_quick_fixes(client: Client, root: Path) -> None:
+    text = MAIN.replace("when party_content and account.kind is personal",
+                        "when text mentions political_partys and account.kind is personal") \
+        .replace("cites aiscr 3(1A)(ii), aiscr 7", "cites aiscr 3(1A)(iii), aiscr 7")
+    uri = client.open(root / "hints.policy", text)
+    diags = client.diagnostics(uri)
+    assert sorted(d.code for d in diags) == ["S201", "S203"]
+    whole = lsp.Range(start=lsp.Position(line=0, character=0), end=pos(text, "}\n", text.count("}\n")))
+    actions = client.code_actions(uri, whole)
+    assert sorted(a.title for a in actions) == ["Change `3(1A)(iii)` to `3(1A)(ii)`",
+                                                "Change `political_partys` to `political_parties`"]
+    edits = [e for a in actions for e in a.edit.changes[uri]]
+    version = client.change(uri, apply_edits(text, edits))
+    assert client.diagnostics(uri, version) == []
+    # Only the problems in the range asked about get actions.
+    first_line = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=1, character=0))
+    assert client.code_actions(uri, first_line) == []
+    client.close(uri)
+
+
+def test_missing_translation_and_citation_have_quick_fixes(client: Client, root: Path) -> None:
+    pytest.importorskip("toolkit.lint")
+    text = MAIN.replace('text "Greetings are permitted." @hi "अभिवादन की अनुमति है।"',
+                        'text "Greetings are permitted."') \
+        .replace("        when text mentions political_parties\n        new guidance\n",
+                 "        when text mentions political_parties\n")
+    uri = client.open(root / "fixes.policy", text)
+    diags = client.diagnostics(uri)
+    assert [(d.code, d.severity) for d in diags] == [("S221", lsp.DiagnosticSeverity.Warning)]
+    translation = client.code_actions(uri, diags[0].range)
+    assert [a.title for a in translation] == ["Add a `@hi` translation (to be written)"]
+    linted = client.linted(uri)
+    missing = next(d for d in linted if d.code == "L004")
+    citation = [a for a in client.code_actions(uri, missing.range) if a.diagnostics[0].code == "L004"]
+    titles = [a.title for a in citation]
+    # The clauses of the same topic cite these; or the clause is new guidance.
+    assert titles == ["Cite `aiscr 3(1A)(ii)`", "Cite `aiscr 7`", "Mark the clause as new guidance"]
+    fixed = apply_edits(text, translation[0].edit.changes[uri])
+    fixed = apply_edits(fixed, citation[0].edit.changes[uri])
+    assert 'text "Greetings are permitted." @hi "…"' in fixed
+    assert "        when text mentions political_parties\n        cites aiscr 3(1A)(ii)\n    }" in fixed
+    version = client.change(uri, fixed)
+    assert client.diagnostics(uri, version) == []
+    assert "L004" not in {d.code for d in client.linted(uri, version, timeout=5)}
+    client.close(uri)
+
+
+def test_a_file_that_never_parsed_has_an_outline(client: Client, root: Path) -> None:
+    broken = MAIN.replace("outcome prohibited", "outcome forbidden")
+    uri = client.open(root / "never-parsed.policy", broken)
+    assert [d.code for d in client.diagnostics(uri)] == ["P101"]
+    names = _names(client.symbols(uri))
+    assert names[0] == "policy lsp-test"
+    assert names[-1] == ("1 neutrality", [
+        "1(a) party-endorsement",
+        ("1.1 elections", ["1.1(a) election-files"]),
+        "1(b) hindi-greeting",
+    ])
+    assert "term personal account" in names and "period mcc_2029" in names
+    # Once it parses, the outline comes from the model; broken again, the last good outline stays.
+    version = client.change(uri, MAIN)
+    assert client.diagnostics(uri, version) == []
+    good = _names(client.symbols(uri))
+    version = client.change(uri, MAIN.replace("section elections", "section"))
+    assert client.diagnostics(uri, version)
+    assert _names(client.symbols(uri)) == good
+    client.close(uri)
+
+
+def test_a_half_written_file_has_an_outline_to_its_end(client: Client, root: Path) -> None:
+    text = HEADER + 'section s "S" {\n    clause a "A" {\n        topic political_neutrality\n        text "x'
+    uri = client.open(root / "half.policy", text)
+    assert client.diagnostics(uri)
+    result = client.symbols(uri)
+    assert _names(result)[-1] == ("1 s", ["1(a) a"])
+    end = lsp.Position(line=text.count("\n"), character=utf16(text.rsplit("\n", 1)[1]))
+    assert result[-1].range.end == end  # the unclosed section runs to the end of the text
+    client.close(uri)
+
+
+def test_minimal_edits_turn_the_text_into_the_formatted_one() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from toolkit.lsp import minimal_edits
+
+    line = st.builds(lambda body, end: body + end, st.text("ab \t{}\"", max_size=6),
+                     st.sampled_from(["\n", "\r\n", "\r", ""]))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(line, max_size=8), st.lists(line, max_size=8))
+    def check(a: list[str], b: list[str]) -> None:
+        old, new = "".join(a), "".join(b)
+        edits = minimal_edits(old, new)
+        out = old
+        for start, end, text in reversed(edits):
+            out = out[:start] + text + out[end:]
+        assert out == new
+        assert all(e1[1] <= e2[0] for e1, e2 in zip(edits, edits[1:], strict=False))  # in order, apart
+        if old == new:
+            assert edits == []
+
+    check()

@@ -18,6 +18,7 @@ from support import FIXTURES
 
 from toolkit import api, document, render
 from toolkit.build import BuildError, BuildOptions, build_artifacts
+from toolkit.htmlfonts import strip_fonts
 from toolkit.resources import templates_dir
 
 BUILD = FIXTURES / "build"
@@ -26,8 +27,9 @@ GUIDANCE = BUILD / "guidance.policy"
 
 
 def html_only(policy: Path, **options: Any) -> tuple[str, Any]:
+    """The HTML a build writes, its embedded fonts' data left out (``data:font/woff;base64,…``)."""
     files, result = build_artifacts(policy, BuildOptions(pdf=False, **options))
-    return files[f"{result.policy_id}.html"].decode("utf-8"), result
+    return strip_fonts(files[f"{result.policy_id}.html"].decode("utf-8")), result
 
 
 @pytest.fixture(scope="module")

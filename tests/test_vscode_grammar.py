@@ -263,3 +263,113 @@ def test_a_bundled_policy_is_scoped_without_running_off(scoped: tuple[str, list[
     last_brace = text.rstrip().rindex("}")
     assert "string.quoted.double.govpost" not in per_char[last_brace]
     assert "punctuation.section.braces.govpost" in per_char[last_brace]
+
+
+HYPHENATED = '''section not-in-office "Out of office" {
+    clause when-in-doubt "When in doubt" {
+        topic neutrality
+        text "Ask."
+        outcome advisory
+        when text mentions parties
+        cites aiscr 3(1A)(ii),   # the rule on neutrality
+              aiscr 7            # and the rule on criticism
+        example "A" { text: "Vote BJP" } expect advisory by when-in-doubt, not-in-office
+        example "B" { text: "Vote BJP" } expect advisory by
+            is-not-in
+    }
+}
+'''
+
+
+@pytest.mark.parametrize(
+    ("needle", "occurrence", "scope"),
+    [
+        ("not-in-office", 1, "entity.name.section.clause-id.govpost"),
+        ("when-in-doubt", 1, "entity.name.section.clause-id.govpost"),
+        ("when-in-doubt", 2, "entity.name.section.clause-id.govpost"),
+        ("not-in-office", 2, "entity.name.section.clause-id.govpost"),  # the second id after `by`
+        ("is-not-in", 1, "variable.other.identifier.govpost"),  # an id on a line of its own
+        ("aiscr 7", 1, "entity.name.type.instrument.govpost"),  # a provision after a comment in `cites`
+        ("7     ", 1, "constant.other.provision.govpost"),
+        ("# and the rule", 1, "comment.line.number-sign.govpost"),
+    ],
+)
+def test_hyphenated_ids_and_citations_after_a_comment(needle: str, occurrence: int, scope: str) -> None:
+    per_char = Tokenizer(grammar()).scopes(HYPHENATED)
+    at = -1
+    for _ in range(occurrence):
+        at = HYPHENATED.index(needle, at + 1)
+    assert scope in per_char[at]
+
+
+def test_no_keyword_is_coloured_inside_a_hyphenated_id() -> None:
+    per_char = Tokenizer(grammar()).scopes(HYPHENATED)
+    for mt in re.finditer(r"[A-Za-z_]\w*(?:-\w+)+", HYPHENATED):
+        for i in range(mt.start(), mt.end()):
+            assert not any(s.startswith(("keyword.", "constant.language.")) for s in per_char[i]), \
+                (mt.group(), HYPHENATED[i], per_char[i])
+
+
+# ---------------------------------------------------------------------------
+# Packaging with `vsce package`, as the extension's README says
+# ---------------------------------------------------------------------------
+
+
+def _npm() -> str:
+    import shutil
+
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: the extension is packaged with vsce from the npm registry")
+    import subprocess
+
+    try:
+        probe = subprocess.run([npm, "view", "@vscode/vsce", "version"], capture_output=True, text=True,
+                               timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.skip("npm cannot reach its registry (no answer in 60 s): vsce cannot be installed")
+    if probe.returncode != 0:
+        pytest.skip(f"npm cannot reach its registry, so vsce cannot be installed: {probe.stderr.strip()[:200]}")
+    return npm
+
+
+@pytest.mark.slow
+def test_the_extension_packages_with_vsce(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import zipfile
+
+    npm = _npm()
+    work = tmp_path / "vscode"
+    shutil.copytree(EXTENSION, work, ignore=shutil.ignore_patterns("node_modules", "*.vsix", "package-lock.json"))
+    # The extension's own dependencies and its development dependency vsce, from the registry, without
+    # running any package's install scripts.
+    install = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefer-offline"],
+                             cwd=work, capture_output=True, text=True, timeout=600, check=False)
+    assert install.returncode == 0, install.stderr[-2000:]
+    # `vsce package`, as documented (the `package` script of package.json runs it), with nothing to answer.
+    packaged = subprocess.run([npm, "run", "package"], cwd=work, capture_output=True, text=True, timeout=300,
+                              check=False, stdin=subprocess.DEVNULL)
+    output = packaged.stdout + packaged.stderr
+    assert packaged.returncode == 0, output[-3000:]
+    assert "ERROR" not in output
+    package = json.loads((EXTENSION / "package.json").read_text(encoding="utf-8"))
+    vsix = work / f"{package['name']}-{package['version']}.vsix"
+    with zipfile.ZipFile(vsix) as z:
+        names = set(z.namelist())
+        readme = z.read("extension/readme.md").decode("utf-8")
+        manifest = json.loads(z.read("extension/package.json"))
+    assert {"extension/LICENSE.txt", "extension/extension.js", "extension/syntaxes/govpost.tmLanguage.json",
+            "extension/language-configuration.json", "extension/node_modules/vscode-languageclient/package.json",
+            "extension.vsixmanifest"} <= names
+    assert not any(n.startswith("extension/node_modules/@vscode/vsce/") for n in names)  # not a runtime dependency
+    assert "](../" not in readme  # no relative link left that the marketplace would break
+    assert manifest["repository"]["url"].startswith("https://")
+
+
+def test_the_readme_says_which_neovim_each_snippet_needs() -> None:
+    readme = (EXTENSION / "README.md").read_text(encoding="utf-8")
+    new, old = readme.index("**Neovim 0.11 or newer**"), readme.index("**Neovim 0.8 to 0.10**")
+    assert new < readme.index("vim.lsp.enable(") < old < readme.index("vim.lsp.start(")
+    assert readme.index("vim.lsp.config(") < old  # the 0.11 functions only in the 0.11 snippet
+    assert "vim.lsp.config(" not in readme[old:] and "vim.lsp.enable(" not in readme[old:]

@@ -8,7 +8,8 @@ formats documented in docs/checking-at-scale.md:
   ``id``, the post's identity (``platform``, ``account``: the account's
   handle, ``posted_at``: each as given, or null), then the rest of the
   verdict (``outcome``, ``deciding``, ``findings``, ``excepted``, and
-  ``warnings`` when there are any);
+  ``warnings`` when there are any), and last the post's ``meta`` object,
+  unchanged, when it has one;
 - an **error record** is ``{"input", "record", "line", "errors"}``, where
   ``errors`` lists the problems (``code``, ``field``, ``message``, and
   ``help`` when there is a hint).
@@ -113,6 +114,9 @@ def result_record(source_name: str, index: int, line: int, verdict: Verdict, rec
     body = verdict.to_json()
     del body["id"]
     out.update(body)
+    meta = record.get("meta")
+    if meta is not None:
+        out["meta"] = meta  # the post's own annotations, passed through unchanged
     return out
 
 
@@ -295,6 +299,14 @@ class Encoder:
 
     def result(self, prefix: str, index: int, line: int, v: Verdict | None, record: dict[str, Any] | None = None,
                ident: Any = None) -> str:
+        line_text = self._result(prefix, index, line, v, record, ident)
+        meta = record.get("meta") if record is not None else None
+        if meta is not None:  # the post's own annotations, last, unchanged
+            return line_text[:-1] + ', "meta": ' + _dumps(meta) + "}"
+        return line_text
+
+    def _result(self, prefix: str, index: int, line: int, v: Verdict | None, record: dict[str, Any] | None,
+                ident: Any) -> str:
         """The line of a result record (``record``: the post as given, for its identity).
 
         ``v`` None is the verdict :meth:`toolkit.evaluate.Checker.check_post_or_none` leaves out:

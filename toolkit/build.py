@@ -24,11 +24,12 @@ import pickle
 import sys
 import threading
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, api, document, render
+from . import __version__, api, document, htmlfonts, render
 from .atomic import write_set
 from .diagnostics import Diagnostic
 from .rules import dumps
@@ -183,7 +184,10 @@ def build_artifacts(policy_path: str | Path, options: BuildOptions) -> tuple[dic
         raise BuildError("B699" if template.builtin else "B604", str(exc)) from None
 
     rules_text = dumps(ruleset)
-    files = {f"{policy.id}.html": html.encode("utf-8"), f"{policy.id}.rules.json": rules_text.encode("utf-8")}
+    # The HTML file carries the fonts it uses (the PDF gets them from fonts.css): read anywhere, it shows
+    # its Hindi. Subsetting them takes a second or two, made on the side while the PDF is drawn.
+    fonts = _fonts_on_the_side(html) if options.pdf else (lambda: htmlfonts.font_face_css(html))
+    files = {f"{policy.id}.rules.json": rules_text.encode("utf-8")}
     pages = None
     messages: list[str] = []
     refused: list[str] = []
@@ -197,9 +201,14 @@ def build_artifacts(policy_path: str | Path, options: BuildOptions) -> tuple[dic
             pdf = render.render_pdf(html, template, variant=options.pdf_variant, attachments=[attached],
                                     attachment_date=_issued_instant(policy) or modified)
         except render.RendererMissing as exc:
+            fonts()  # the child that makes the fonts is waited for, whatever happens
             raise BuildError("B607", str(exc)) from None
+        except BaseException:
+            fonts()
+            raise
         files[f"{policy.id}.pdf"] = pdf.data
         pages, messages, refused = pdf.pages, pdf.messages, pdf.refused
+    files[f"{policy.id}.html"] = htmlfonts.embed(html, css=fonts()).encode("utf-8")
     if options.training:
         files.update(_training(policy.id, ruleset, view, options, attached if options.pdf else None, policy, modified,
                                messages, refused))
@@ -222,7 +231,7 @@ def _training(policy_id: str, ruleset: dict[str, Any], view: dict[str, Any], opt
         html = render.render_html(data, template)
     except render.RenderError as exc:
         raise BuildError("B699", str(exc)) from None
-    out = {f"{policy_id}-training.html": html.encode("utf-8")}
+    out = {f"{policy_id}-training.html": htmlfonts.embed(html).encode("utf-8")}
     if options.pdf:
         pdf = render.render_pdf(html, template, variant=options.pdf_variant, attachments=[attached] if attached else [],
                                 attachment_date=_issued_instant(policy) or modified)
@@ -326,6 +335,44 @@ def _comparison_on_the_side(hash_a: str, ruleset_a: dict[str, Any], other_path: 
     if status != 0 or not data:
         return _comparison_here(hash_a, ruleset_a, other_path, root)
     answer: tuple[Any, str | None, Any] = pickle.loads(data)
+    return answer
+
+
+def _fonts_on_the_side(html: str) -> Callable[[], str]:
+    """The embedded fonts of a page (:func:`toolkit.htmlfonts.font_face_css`), made in a forked child.
+
+    Returns a function that gives the CSS: the child's answer, read once the caller has drawn the
+    PDF (the two are independent, and fontTools and WeasyPrint each keep a core busy), or, if
+    there is no child or it fails in any way, the CSS made here. Either way the bytes are the same.
+    """
+    if not (sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1):
+        return lambda: htmlfonts.font_face_css(html)
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return lambda: htmlfonts.font_face_css(html)
+    if pid == 0:  # the child: compute, send, and leave without running any of the parent's exit code
+        status = 1
+        try:
+            os.close(read_end)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(htmlfonts.font_face_css(html).encode("utf-8"))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+
+    def answer() -> str:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            return htmlfonts.font_face_css(html)
+        return data.decode("utf-8")
+
     return answer
 
 

@@ -198,12 +198,49 @@ def check_terms(policy: m.Policy, symbols: Symbols) -> Iterator[Diagnostic]:
             yield clause.title
 
     for text in texts():
+        written = _written_terms(text)
         for value in (text.value, *(v for _lang, v in text.translations)):
             for term, _shown, _s, _e in term_references(value):
                 if term.casefold() not in symbols.terms:
-                    yield Diagnostic("S218", f"`{{{term}}}` refers to a term that is not defined", text.span,
+                    yield Diagnostic("S218", f"`{{{term}}}` refers to a term that is not defined",
+                                     _take_written(written, term) or text.span,
                                      help=did_you_mean(term, [t.term for t in policy.terms])
                                      or f'define it with `define "{term}" means "…"`')
+
+
+# A `{term}` or `{shown|term}` as written in the source (inside a quoted text, possibly over lines).
+_WRITTEN_REF = re.compile(r"\{([^{}|\"]*)(?:\|([^{}\"]*))?\}")
+
+
+def _written_terms(text: m.Text) -> list[tuple[str, Span]]:
+    """Each term reference of a text where it is written: (the term, folded, and the span of its name).
+
+    The span covers the term's name inside the braces (``personal account`` in
+    ``{personal account}``, ``post`` in ``{पोस्ट|post}``), so that an editor underlines
+    the reference, not the whole text, and a correction can replace just the name.
+    """
+    span = text.span
+    if span is None or not span.source.text:
+        return []
+    out = []
+    for mt in _WRITTEN_REF.finditer(span.source.text, span.start, span.end):
+        group = 2 if mt.group(2) is not None else 1
+        start, end = mt.start(group), mt.end(group)
+        name = mt.group(group)
+        start += len(name) - len(name.lstrip())
+        end -= len(name) - len(name.rstrip())
+        out.append((" ".join(name.split()).casefold(), Span(span.source, start, end)))
+    return out
+
+
+def _take_written(written: list[tuple[str, Span]], term: str) -> Span | None:
+    """The first written reference to ``term`` not yet reported (references are met in source order)."""
+    key = " ".join(term.split()).casefold()
+    for i, (name, where) in enumerate(written):
+        if name == key:
+            del written[i]
+            return where
+    return None
 
 
 # ---------------------------------------------------------------------------

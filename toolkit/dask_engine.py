@@ -50,7 +50,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,6 +295,7 @@ def check_with_dask(
     columns: Any = None,
     partition_records: int = PARTITION_RECORDS,
     errors_path: str | os.PathLike[str] | None = None,
+    on_errors: Callable[[list[dict[str, Any]]], None] | None = None,
     top_posts: int = 20,
     max_errors: int = 100,
     top_terms: int = 10,
@@ -324,6 +325,9 @@ def check_with_dask(
         partition_records: records per partition (per task).
         errors_path: also write the malformed records here, as ``govpost
             check --errors`` does.
+        on_errors: called with the malformed records of each partition, in
+            input order, as they are merged (``govpost check`` prints them on
+            standard error).
         top_posts, max_errors, top_terms: the limits of the summary
             (:class:`~toolkit.summary.Summary`); every partition's summary
             is built with them, so the merged one is exact.
@@ -384,7 +388,7 @@ def check_with_dask(
         own_client = None
     try:
         return _run(client, distributed, key, rules_text, inputs, out, output_format, input_format, columns,
-                    partition_records, errors_path, summary_options)
+                    partition_records, errors_path, summary_options, on_errors)
     finally:
         if own_client is not None:
             own_client.close()
@@ -424,7 +428,8 @@ class _Numbering:
 
 def _run(client: Any, distributed: Any, key: str, rules_text: str, inputs: Iterable[str], out: str,
          output_format: str, input_format: str | None, columns: Any, partition_records: int,
-         errors_path: Any, summary_options: dict[str, Any]) -> Summary:
+         errors_path: Any, summary_options: dict[str, Any],
+         on_errors: Callable[[list[dict[str, Any]]], None] | None = None) -> Summary:
     # The rule set travels once to every worker; tasks refer to it by its future.
     import uuid
 
@@ -472,6 +477,8 @@ def _run(client: Any, distributed: Any, key: str, rules_text: str, inputs: Itera
             if errors_out:
                 for err in part.errors:
                     errors_out.write(json.dumps(err, ensure_ascii=False) + "\n")
+            if on_errors is not None and part.errors:
+                on_errors(part.errors)
             next_merge += 1
 
     try:

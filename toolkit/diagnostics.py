@@ -196,17 +196,16 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
 def render_text(diagnostics: Iterable[Diagnostic], *, color: bool = False) -> str:
     """Render for people: ``file:line:col: error[S201]: message``, the line, a caret, the hint."""
 
-    def paint(s: str, code: str) -> str:
-        return f"\x1b[{code}m{s}\x1b[0m" if color else s
+    from .terminal import paint
 
     blocks = []
     for d in diagnostics:
         where = d.span.location() + ": " if d.span is not None else ""
-        sev = paint(d.severity.value, "1;31" if d.is_error else "1;33")
+        sev = paint(d.severity.value, "bold red" if d.is_error else "bold yellow", color)
         lines = [f"{where}{sev}[{d.code}]: {d.message}"]
         if d.span is not None and d.span.source.text:
             for i, line in enumerate(d.span.snippet().split("\n")):
-                lines.append("    " + (paint(line, "1;32") if i == 1 else line))
+                lines.append("    " + (paint(line, "bold green", color) if i == 1 else line))
         if d.help:
             lines.append(f"  = help: {d.help}")
         for note in d.notes:

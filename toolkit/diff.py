@@ -413,9 +413,20 @@ def _metadata_changes(old: m.Policy, new: m.Policy) -> list[Change]:
     if old.id != new.id:
         out.append(Change("id", old.id, new.id))
     for key in SCHEMA:
-        o, n = _meta_value(getattr(old.meta, key)), _meta_value(getattr(new.meta, key))
+        a, b = getattr(old.meta, key), getattr(new.meta, key)
+        if isinstance(a, m.Text | None) and isinstance(b, m.Text | None) and (a, b) != (None, None):
+            # A bilingual text is compared language by language: one changed Hindi word is one
+            # change of `title @hi`, not the whole paragraph in both languages struck and retyped.
+            out += _text_change(key, a, b)
+            continue
+        if isinstance(a, m.Signatory) and isinstance(b, m.Signatory):
+            for part in ("name", "designation", "contact"):
+                out += _text_change(f"{key} {part}", getattr(a, part), getattr(b, part))
+            continue
+        o, n = _meta_value(a), _meta_value(b)
         if o != n:
-            out.append(Change(key, o, n))
+            long = o is not None and n is not None and max(len(o), len(n)) > 40  # a list of addressees, not a date
+            out.append(Change(key, o, n, redline(o, n) if long else None))
     return out
 
 
@@ -439,9 +450,9 @@ def _declaration_diffs(old: m.Policy, new: m.Policy, old_rules: dict[str, Any],
             if a == b:
                 continue
             if a is None:
-                status, changes = "added", [Change(kind, None, show(b))]
+                status, changes = "added", [Change(kind, None, _t(show(b)) if kind in _TEXTS else show(b))]
             elif b is None:
-                status, changes = "removed", [Change(kind, show(a), None)]
+                status, changes = "removed", [Change(kind, _t(show(a)) if kind in _TEXTS else show(a), None)]
             else:
                 status, changes = "changed", _detail(kind, a, b, show)
             out.append(DeclarationDiff(kind, ident, status, tuple(changes), affected(kind, ident)))
@@ -451,12 +462,12 @@ def _declaration_diffs(old: m.Policy, new: m.Policy, old_rules: dict[str, Any],
     compare("signal", old.signals, new.signals, lambda x: x.id, lambda x: print_condition(x.condition))
     compare("period", old.periods, new.periods, lambda x: x.id,
             lambda x: f"from {x.start} to {x.end}")
-    compare("label", old.labels, new.labels, lambda x: x.id, lambda x: x.description.value)
-    compare("topic", old.topics, new.topics, lambda x: x.id, lambda x: x.title.value)
-    compare("authority", old.authorities, new.authorities, lambda x: x.id, lambda x: x.title.value)
+    compare("label", old.labels, new.labels, lambda x: x.id, lambda x: x.description)
+    compare("topic", old.topics, new.topics, lambda x: x.id, lambda x: x.title)
+    compare("authority", old.authorities, new.authorities, lambda x: x.id, lambda x: x.title)
     compare("instrument", old.instruments, new.instruments, lambda x: x.id,
             lambda x: f"{x.title.value}: " + ", ".join(p.ref for p in x.provisions))
-    compare("term", old.terms, new.terms, lambda x: x.term, lambda x: x.definition.value)
+    compare("term", old.terms, new.terms, lambda x: x.term, lambda x: x.definition)
     # A period written the same way covers other instants when the policy's
     # time zone changed: that changes what it means, so it is reported too.
     if old.meta.timezone != new.meta.timezone:
@@ -472,7 +483,13 @@ def _declaration_diffs(old: m.Policy, new: m.Policy, old_rules: dict[str, Any],
     return out
 
 
+# Declarations shown by a text of the policy (with its translations): compared language by language.
+_TEXTS = ("label", "topic", "authority", "term")
+
+
 def _detail(kind: str, a: Any, b: Any, show: Any) -> list[Change]:
+    if kind in _TEXTS:
+        return _text_change(kind, show(a), show(b)) or [Change(kind, _t(show(a)), _t(show(b)))]
     if kind == "lexicon":
         old_entries = [e.text for e in a.entries]
         new_entries = [e.text for e in b.entries]

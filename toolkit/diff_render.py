@@ -30,6 +30,7 @@ from .analysis import Relation, SideResult, Witness
 from .compare import Comparison, TopicComparison
 from .diagnostics import Diagnostic, render_text
 from .diff import Change, ClauseDiff, DeclarationDiff, PolicyDiff
+from .terminal import paint, table
 
 REPORT_VERSION = 1
 #: The marker a CI job looks for to update its pull-request comment instead of adding one.
@@ -336,6 +337,27 @@ def _compare_witnesses(stricter: Witness | None, looser: Witness | None, report:
     return out
 
 
+def spaced(pieces: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Redline pieces with a space between a deletion and an insertion that would touch.
+
+    ``[("-", "advisory"), ("+", "prohibited")]`` is drawn ~~advisory~~ prohibited, not
+    ~~advisory~~prohibited: struck and underlined words side by side read as one word.
+    The space is for the eye only; the JSON redline keeps the texts as they are.
+    """
+    out: list[tuple[str, str]] = []
+    for op, t in pieces:
+        if out and op != "=" and out[-1][0] not in ("=", op) and t and out[-1][1] \
+                and not out[-1][1][-1].isspace() and not t[0].isspace():
+            out.append(("=", " "))
+        out.append((op, t))
+    return out
+
+
+def _long(change: Change) -> bool:
+    """Whether a change is better shown as a redline than as `old → new` (a paragraph, not a version number)."""
+    return change.redline is not None and max(len(change.old or ""), len(change.new or "")) > 40
+
+
 def _redline_pieces(change: Change) -> list[tuple[str, str]]:
     """The (op, text) pieces of a change: its redline, or the old text struck and the new inserted."""
     if change.redline is not None:
@@ -379,8 +401,9 @@ def _visible(diff: PolicyDiff) -> list[ClauseDiff]:
 # Text
 # ---------------------------------------------------------------------------
 
-_ANSI = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36",
-         "del": "9;31", "ins": "4;32"}
+# Styles of the text report (toolkit.terminal): a deletion struck through in red, an insertion underlined in green.
+_STYLES = {"bold": "bold", "dim": "dim", "red": "red", "green": "green", "yellow": "yellow", "cyan": "cyan",
+           "del": "strike red", "ins": "underline green"}
 _VERDICT_STYLE = {"equivalent": "green", "stricter": "red", "looser": "yellow", "mixed": "red",
                   "added": "cyan", "removed": "cyan", "invalid": "red", "only_a": "cyan", "only_b": "cyan"}
 _MARKS = {"added": "+", "removed": "-", "changed": "~", "moved": ">", "renumbered": ">"}
@@ -391,14 +414,14 @@ class _Text:
         self.color = color
 
     def paint(self, s: str, style: str) -> str:
-        return f"\x1b[{_ANSI[style]}m{s}\x1b[0m" if self.color and s else s
+        return paint(s, _STYLES[style], self.color)
 
     def verdict(self, v: str) -> str:
         return self.paint(RELATION_LABELS.get(v, v), _VERDICT_STYLE.get(v, "bold"))
 
     def redline(self, pieces: Iterable[tuple[str, str]]) -> str:
         out = []
-        for op, t in pieces:
+        for op, t in (spaced(pieces) if self.color else pieces):
             if op == "=":
                 out.append(t)
             elif self.color:
@@ -460,8 +483,9 @@ class _Text:
             lines.extend(f"  {c.what}: {self.change_value(c)}" for c in d.sections)
         if d.metadata:
             lines += ["", self.paint("metadata", "bold")]
-            lines.extend(f"  {c.what}: {c.old if c.old is not None else '(none)'} → "
-                         f"{c.new if c.new is not None else '(none)'}" for c in d.metadata)
+            lines.extend(f"  {c.what}: " + (self.redline(c.redline.pieces) if _long(c) else
+                                             f"{c.old if c.old is not None else '(none)'} → "
+                                             f"{c.new if c.new is not None else '(none)'}") for c in d.metadata)
         if d.declarations:
             lines += ["", self.paint("declarations", "bold")]
             for decl in d.declarations:
@@ -508,12 +532,12 @@ class _Text:
         ]
         lines.extend(self.witnesses(_compare_witnesses(cmp.overall.stricter, cmp.overall.looser, report), "  "))
         lines += ["", self.paint(f"topics ({_topic_counts(cmp.topics)})", "bold")]
-        width = max((len(t.topic) for t in cmp.topics), default=0)
-        for t in cmp.topics:
-            rel = RELATION_LABELS.get(t.relation, t.relation)
-            lines.append(f"  {t.topic.ljust(width)}  {self.verdict(t.relation)}{' ' * (11 - len(rel))}"
-                         f"A: {' '.join(c.number for c in t.a_clauses) or '-'}   "
-                         f"B: {' '.join(c.number for c in t.b_clauses) or '-'}")
+        rows = [[t.topic, (RELATION_LABELS.get(t.relation, t.relation),
+                           _STYLES[_VERDICT_STYLE.get(t.relation, "bold")]),
+                 f"A: {' '.join(c.number for c in t.a_clauses) or '-'}",
+                 f"B: {' '.join(c.number for c in t.b_clauses) or '-'}"] for t in cmp.topics]
+        lines += table(rows, [("topic", "left"), ("relation", "left"), ("A", "left"), ("B", "left")], header=False,
+                       color=self.color)
         for t in cmp.topics:
             views = _compare_witnesses(t.stricter, t.looser, report, topic=True)
             if not views:
@@ -629,7 +653,7 @@ def _fenced(s: str, lang: str = "") -> list[str]:
 
 def _md_redline(pieces: Iterable[tuple[str, str]]) -> str:
     out = []
-    for op, t in pieces:
+    for op, t in spaced(pieces):
         e = _md(t)
         if op == "=":
             out.append(e)
@@ -713,9 +737,11 @@ def _md_file(f: FileDiff, heading: bool) -> list[str]:
                          f"| {_md(_affects(decl, f)) or '—'} |")
         lines.append("")
     if d.metadata or d.sections:
-        lines += ["| metadata | old | new |", "|---|---|---|"]
+        lines += ["| metadata | change |", "|---|---|"]
         for change in (*d.metadata, *d.sections):
-            lines.append(f"| {_md(change.what)} | {_md(change.old)} | {_md(change.new)} |")
+            shown = (_md_redline(_redline_pieces(change)) if _long(change) else
+                     f"{_md(change.old) or '(none)'} → {_md(change.new) or '(none)'}")
+            lines.append(f"| {_md(change.what)} | {shown} |")
         lines.append("")
     lines += _md_witnesses(_diff_witnesses(d.verdict, numbers))
     for c in clauses:
@@ -776,11 +802,12 @@ def markdown_comparison(report: ComparisonReport) -> str:
 # ---------------------------------------------------------------------------
 
 _CSS = """
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Devanagari",sans-serif;
+body{font:15px/1.5 "Govpost Sans","Govpost Devanagari Sans","Govpost Symbols",system-ui,sans-serif;
 margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1b1f23;background:#fff}
 h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.2rem;margin:2rem 0 .5rem;border-bottom:1px solid #d0d7de}
 h3{font-size:1rem;margin:0}
-code,pre{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+code,pre{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono","DejaVu Sans Mono",
+"Govpost Sans","Govpost Devanagari Sans","Govpost Symbols",monospace}
 pre{background:#f6f8fa;padding:.5rem .75rem;overflow-x:auto;white-space:pre-wrap;word-break:break-word}
 table{border-collapse:collapse;margin:.5rem 0 1rem;width:100%}
 th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
@@ -806,7 +833,7 @@ def _h(s: str | None) -> str:
 
 def _h_redline(pieces: Iterable[tuple[str, str]]) -> str:
     out = []
-    for op, t in pieces:
+    for op, t in spaced(pieces):
         e = _h(t).replace("\n", "<br>")
         out.append(e if op == "=" else (f"<del>{e}</del>" if op == "-" else f"<ins>{e}</ins>"))
     return "".join(out)
@@ -825,9 +852,12 @@ def _h_witnesses(views: Sequence[_WitnessView]) -> str:
 
 
 def _page(title: str, body: str) -> str:
-    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{_h(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n{body}</body>\n</html>\n")
+    from .htmlfonts import embed
+
+    # The fonts govpost ships go into the page, so Hindi reads on a machine without a Devanagari font.
+    return embed('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                 '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                 f"<title>{_h(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n{body}</body>\n</html>\n")
 
 
 def html_report(report: DiffReport) -> str:

@@ -47,7 +47,7 @@ from typing import Any
 
 from . import __version__
 from . import model as m
-from .diagnostics import Diagnostic, has_errors
+from .diagnostics import CODES, Diagnostic, has_errors
 from .operators import for_node, walk
 from .source import Span
 
@@ -63,10 +63,11 @@ class Rule:
     rationale: str
     severity: str  # "error" | "warning" | "note"
     default: bool  # enabled unless configured otherwise
+    page: str | None = None  # its documentation, when not docs/lint/CODE.md
 
     @property
     def docs(self) -> str:
-        return f"docs/lint/{self.code}.md"
+        return self.page or f"docs/lint/{self.code}.md"
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "rationale": self.rationale, "severity": self.severity,
@@ -135,6 +136,19 @@ _RULES = (
 #: The catalogue: code → rule.
 RULES: dict[str, Rule] = {r.code: r for r in _RULES}
 
+
+def diagnostic_rule(code: str) -> Rule:
+    """The rule a validation diagnostic (``P1xx`` syntax, ``S2xx`` semantics, ``I5xx`` files) is reported under.
+
+    A policy that does not validate is not linted, but its diagnostics are
+    still reported in every format (SARIF, GitHub annotations, JSON), so that
+    code scanning shows a broken policy as broken, never as clean.
+    """
+    description = CODES[code]
+    name = re.sub(r"[^a-z0-9]+", "-", description.lower()).strip("-")
+    return Rule(code, name, description[0].upper() + description[1:] + ": the policy does not validate.",
+                "error", True, page="docs/language.md")
+
 #: The rows of the provision matrix (shared/DOMAIN.md §5) as topic ids: what L012 looks for.
 PROVISION_MATRIX: tuple[tuple[str, str], ...] = (
     ("political_neutrality", "Political neutrality / party endorsement"),
@@ -188,7 +202,12 @@ class Finding:
 
     @property
     def rule(self) -> Rule:
-        return RULES[self.code]
+        return RULES.get(self.code) or diagnostic_rule(self.code)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What makes two findings the same one: a finding in an included file, met through two policies, is one."""
+        return (self.file, self.line, self.col, self.end_line, self.end_col, self.code, self.message)
 
     def location(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
@@ -210,6 +229,35 @@ class Finding:
             "help": self.help,
             "docs": self.rule.docs,
         }
+
+
+def finding_of(diagnostic: Diagnostic, file: str) -> Finding:
+    """A validation diagnostic as a finding, for the reports of ``govpost lint``.
+
+    ``file`` is the policy being linted: a diagnostic without a place (a file
+    that cannot be read) is reported at its first line.
+    """
+    span = diagnostic.span
+    if span is None or not span.source.text:
+        where, line, col, end_line, end_col = (span.source.name if span else file), 1, 1, 1, 1
+    else:
+        where = span.source.name
+        line, col = span.source.line_col(span.start)
+        end_line, end_col = span.source.line_col(max(span.start, span.end))
+    hint = "; ".join(part for part in (diagnostic.help, *diagnostic.notes) if part) or None
+    return Finding(diagnostic.code, "error" if diagnostic.is_error else "warning", diagnostic.message, where,
+                   line, col, end_line, end_col, help=hint, span=span)
+
+
+def unique_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings with repeats dropped, in file order: each once, however many policies include its file."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for f in sorted(findings, key=_order):
+        if f.key not in seen:
+            seen.add(f.key)
+            out.append(f)
+    return out
 
 
 def _finding(code: str, message: str, span: Span | None, *, clause: tuple[m.Clause, str] | None = None,
@@ -992,7 +1040,12 @@ def _order(f: Finding) -> tuple[Any, ...]:
 
 @dataclass
 class LintResult:
-    """Lint findings for one policy file, or the diagnostics that kept it from being linted."""
+    """Lint findings for one policy file, and its validation diagnostics.
+
+    A policy with errors is not linted: ``findings`` is empty and
+    ``diagnostics`` holds its errors (and warnings). A valid policy's
+    ``diagnostics`` are its validation warnings (a missing translation).
+    """
 
     name: str
     findings: list[Finding]
@@ -1046,11 +1099,11 @@ def _lint_result(result: Any, name: str, config: LintConfig | None, main_file: s
     from . import api
 
     if not result.ok:
-        return LintResult(name, [], result.errors)
+        return LintResult(name, [], result.diagnostics)
     ruleset = api.compile_result(result)
     findings = lint_policy(result.policy, ruleset=ruleset, comments=result.comments, config=config,
                            main_file=main_file)
-    return LintResult(name, findings, [])
+    return LintResult(name, findings, result.warnings)
 
 
 def fails(findings: Iterable[Finding], fail_on: str) -> bool:
@@ -1069,13 +1122,12 @@ def fails(findings: Iterable[Finding], fail_on: str) -> bool:
 def render_text(findings: Iterable[Finding], *, color: bool = False) -> str:
     """``file:line:col: warning[L004]: clause 1(a) `id`: message``, the line with a caret, hint, witness."""
 
-    def paint(s: str, code: str) -> str:
-        return f"\x1b[{code}m{s}\x1b[0m" if color else s
+    from .terminal import paint
 
-    colours = {"error": "1;31", "warning": "1;33", "note": "1;36"}
+    colours = {"error": "bold red", "warning": "bold yellow", "note": "bold cyan"}
     blocks = []
     for f in findings:
-        head = f"{f.location()}: {paint(f'{f.severity}[{f.code}]', colours[f.severity])}: {f.message}"
+        head = f"{f.location()}: {paint(f'{f.severity}[{f.code}]', colours[f.severity], color)}: {f.message}"
         lines = [head]
         if f.span is not None and f.span.source.text:
             lines.extend("        " + line for line in f.span.snippet().split("\n"))
@@ -1083,7 +1135,8 @@ def render_text(findings: Iterable[Finding], *, color: bool = False) -> str:
             lines.append(f"  = help: {f.help}")
         if f.witness is not None:
             lines.append(f"  = witness: {json.dumps(f.witness, ensure_ascii=False, sort_keys=False)}")
-        lines.append(f"  = see {f.rule.docs} ({f.rule.name})")
+        if f.code in RULES:
+            lines.append(f"  = see {f.rule.docs} ({f.rule.name})")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -1102,7 +1155,9 @@ def render_sarif(findings: Iterable[Finding], config: LintConfig | None = None) 
     """A SARIF 2.1.0 log with one run, loadable by GitHub code scanning."""
     config = config or LintConfig()
     findings = list(findings)
-    index = {code: i for i, code in enumerate(RULES)}
+    # The lint rules, then the validation codes the findings use (a policy that does not validate).
+    catalogue = list(RULES.values()) + [diagnostic_rule(c) for c in sorted({f.code for f in findings} - set(RULES))]
+    index = {r.code: i for i, r in enumerate(catalogue)}
     level = {"error": "error", "warning": "warning", "note": "note"}
     rules = [
         {
@@ -1111,10 +1166,12 @@ def render_sarif(findings: Iterable[Finding], config: LintConfig | None = None) 
             "shortDescription": {"text": r.rationale},
             "fullDescription": {"text": r.rationale},
             "help": {"text": f"{r.rationale} See {r.docs}."},
-            "defaultConfiguration": {"enabled": r.code in config.enabled, "level": level[config.severity_of(r.code)]},
-            "properties": {"tags": ["policy", "drafting"]},
+            "defaultConfiguration": (
+                {"enabled": r.code in config.enabled, "level": level[config.severity_of(r.code)]}
+                if r.code in RULES else {"enabled": True, "level": "error"}),
+            "properties": {"tags": ["policy", "drafting" if r.code in RULES else "validation"]},
         }
-        for r in RULES.values()
+        for r in catalogue
     ]
     results = []
     for f in findings:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import difflib
 import functools
 import json
 import logging
@@ -892,6 +893,269 @@ def document_symbols(analysis: Analysis, positions: Positions) -> list[lsp.Docum
     return [s for _start, s in sorted(found, key=lambda pair: pair[0])]
 
 
+def lexical_symbols(text: str, positions: Positions) -> list[lsp.DocumentSymbol]:
+    """The outline of a text that has never parsed, read from its words and braces alone.
+
+    Sections and clauses (numbered as the circular numbers them, from their
+    order in this file), the ``policy`` header and the top-level declarations,
+    each from its keyword to its closing brace, or to the end of the text if
+    the brace is missing. Better than an empty outline while a new file is
+    being written; once the text parses, the outline comes from the model.
+    """
+    toks = tokenize(text)
+    top: list[lsp.DocumentSymbol] = []
+    stack: list[_Open] = []  # the blocks open at this point, innermost last
+
+    def close(block: _Open, end: int) -> None:
+        sym = lsp.DocumentSymbol(name=block.name, detail=block.detail or None, kind=block.kind,
+                                 range=positions.range(block.start, end),
+                                 selection_range=positions.range(*block.selection),
+                                 children=block.children or None)
+        owner = next((b for b in reversed(stack) if b.kind is not None), None)
+        (owner.children if owner is not None else top).append(sym)
+
+    i = 0
+    while i < len(toks):
+        tok, word = toks[i], toks[i].text
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        owner = next((b for b in reversed(stack) if b.kind is not None), None)
+        if tok.kind == "word" and nxt is not None and nxt.kind == "word" and (
+                (word == "section" and (owner is None or owner.role == "section"))
+                or (word == "clause" and owner is not None and owner.role == "section")):
+            title, j = _lexical_title(toks, i + 2)
+            if word == "section":
+                if owner is None:
+                    owner_count = sum(1 for sym in top if sym.kind == lsp.SymbolKind.Namespace) + 1
+                    number = str(owner_count)
+                else:
+                    owner.sections += 1
+                    number = f"{owner.number}.{owner.sections}"
+            else:
+                assert owner is not None
+                owner.clauses += 1
+                number = f"{owner.number}({m.clause_letter(owner.clauses)})"
+            block = _Open(f"{number} {nxt.text}", title, lsp.SymbolKind.Namespace if word == "section"
+                          else lsp.SymbolKind.Method, tok.start, (nxt.start, nxt.end), word, number)
+            if j < len(toks) and toks[j].text == "{":
+                stack.append(block)
+                i = j + 1
+            else:
+                close(block, toks[j - 1].end)
+                i = j
+            continue
+        if tok.kind == "word" and owner is None and not stack and word in _LEXICAL_DECLARATIONS \
+                and nxt is not None and nxt.kind in ("word", "string"):
+            kind = "term" if word == "define" else word
+            label = _fold(unquote(nxt.text)) if nxt.kind == "string" and nxt.text.endswith('"') else nxt.text
+            title, _ = _lexical_title(toks, i + 2) if nxt.kind == "word" else ("", i)
+            block = _Open(f"{kind} {label}", title, _LEXICAL_DECLARATIONS[word], tok.start, (nxt.start, nxt.end),
+                          kind, "")
+            k = i + 2
+            while k < len(toks) and toks[k].text != "{" and not (toks[k].kind == "word" and toks[k].text in
+                                                                   _LEXICAL_STARTS):
+                k += 1
+            if k < len(toks) and toks[k].text == "{":
+                stack.append(block)
+                i = k + 1
+            else:
+                close(block, toks[k - 1].end)
+                i = k
+            continue
+        if tok.kind == "punct" and word == "{":
+            stack.append(_Open("", "", None, tok.start, (tok.start, tok.start), "brace", ""))
+        elif tok.kind == "punct" and word == "}" and stack:
+            block = stack.pop()
+            if block.kind is not None:
+                close(block, tok.end)
+        i += 1
+    while stack:  # blocks never closed run to the end of the text
+        block = stack.pop()
+        if block.kind is not None:
+            close(block, len(text))
+    return top
+
+
+@dataclass
+class _Open:
+    """A block of the lexical outline whose closing brace has not been met yet."""
+
+    name: str
+    detail: str
+    kind: lsp.SymbolKind | None  # None: a brace that opens no symbol (an example post, a lexicon's entries)
+    start: int
+    selection: tuple[int, int]
+    role: str
+    number: str
+    sections: int = 0
+    clauses: int = 0
+    children: list[lsp.DocumentSymbol] = field(default_factory=list)
+
+
+_LEXICAL_DECLARATIONS = {
+    "policy": lsp.SymbolKind.Module, "topic": lsp.SymbolKind.EnumMember, "label": lsp.SymbolKind.Property,
+    "authority": lsp.SymbolKind.Class, "instrument": lsp.SymbolKind.Class, "define": lsp.SymbolKind.Key,
+    "lexicon": lsp.SymbolKind.Array, "pattern": lsp.SymbolKind.String, "signal": lsp.SymbolKind.Function,
+    "period": lsp.SymbolKind.Event,
+}
+
+
+#: Words that start a new top-level item: a declaration without braces ends before them.
+_LEXICAL_STARTS = frozenset(_LEXICAL_DECLARATIONS) | {"section", "include"}
+
+
+def _lexical_title(toks: list[Token], i: int) -> tuple[str, int]:
+    """The title after a declaration's name (its first quoted text) and the index after its translations."""
+    title = ""
+    j = i
+    if j < len(toks) and toks[j].kind == "string":
+        raw = toks[j].text
+        title = _fold(unquote(raw)) if toks[j].closed else _fold(raw.lstrip('"'))
+        j += 1
+        while j + 2 < len(toks) and toks[j].text == "@" and toks[j + 2].kind == "string":
+            j += 3  # a translation: `@hi "…"`
+    return title, j
+
+
+# ---------------------------------------------------------------------------
+# Code actions: the hints of diagnostics as quick fixes
+# ---------------------------------------------------------------------------
+
+_DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
+_MISSING_TRANSLATION = re.compile(r"has no `@([A-Za-z0-9-]+)` translation")
+#: The placeholder a quick fix writes for a translation still to be written: seen in the circular until it is.
+TRANSLATION_PLACEHOLDER = "…"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A quick fix: a title and the edits (offsets in the document's text) that make it."""
+
+    title: str
+    edits: tuple[tuple[int, int, str], ...]
+    preferred: bool = False
+
+
+def quick_fixes(analysis: Analysis, problem: Any) -> list[Fix]:
+    """The fixes of one diagnostic or lint finding of a document (none for a problem in another file)."""
+    span = getattr(problem, "span", None)
+    if span is None or span.source.name != analysis.name or span.source.text != analysis.text:
+        return []
+    text = analysis.text
+    fixes: list[Fix] = []
+    hint = getattr(problem, "help", None) or ""
+    for suggestion in _DID_YOU_MEAN.findall(hint):
+        start, end = _misspelt(text, span.start, span.end, suggestion)
+        written = text[start:end]
+        # Only a name is replaced: never a whole text, a line, or anything holding quotes or braces.
+        if written and written != suggestion and len(written) <= 200 and not re.search(r'["{}\n\r#]', written):
+            fixes.append(Fix(f"Change `{written}` to `{suggestion}`", ((start, end, suggestion),), True))
+    missing = _MISSING_TRANSLATION.search(problem.message) if problem.code == "S221" else None
+    if missing is not None and span.end > span.start:
+        lang = missing.group(1)
+        fixes.append(Fix(f"Add a `@{lang}` translation (to be written)",
+                         ((span.end, span.end, f' @{lang} "{TRANSLATION_PLACEHOLDER}"'),)))
+    if problem.code == "L004" and analysis.policy is not None:
+        clause = next((c for c in analysis.policy.clauses() if c.id == getattr(problem, "clause", None)), None)
+        if clause is not None and clause.span.source.name == analysis.name:
+            fixes.extend(_citation_fixes(analysis, clause))
+    return fixes
+
+
+def _misspelt(text: str, start: int, end: int, suggestion: str) -> tuple[int, int]:
+    """The word of a diagnostic's span that its suggestion replaces.
+
+    A span may cover more than the name (``aiscr 3(1A)(iii)`` for an unknown provision,
+    whose hint names the provision ``3(1A)(ii)``): the word closest to the suggestion is
+    the one replaced.
+    """
+    words = [(mt.start(), mt.end()) for mt in re.finditer(r"\S+", text[start:end])]
+    if len(words) <= 1 or re.search(r"\s", suggestion):  # a name of several words (a term) is replaced whole
+        return start, end
+    best = max(words, key=lambda w: difflib.SequenceMatcher(a=text[start + w[0]:start + w[1]], b=suggestion).ratio())
+    return start + best[0], start + best[1]
+
+
+def _citation_fixes(analysis: Analysis, clause: m.Clause) -> list[Fix]:
+    """`cites …` (what the clauses of the same topic cite) or `new guidance`, as a line of the clause."""
+    policy = analysis.policy
+    assert policy is not None
+    at, indent = _item_insertion(analysis.text, clause)
+    cited: list[str] = []
+    for other in policy.clauses():
+        if other.topic == clause.topic and other.id != clause.id:
+            for c in other.citations:
+                ref = f"{c.instrument} {c.ref}"
+                if ref not in cited:
+                    cited.append(ref)
+    if not cited:  # no clause of the topic cites anything: offer each instrument's first provision
+        cited = [f"{i.id} {i.provisions[0].ref}" for i in policy.instruments if i.provisions]
+    fixes = [Fix(f"Cite `{ref}`", ((at, at, f"{indent}cites {ref}\n"),)) for ref in cited[:3]]
+    fixes.append(Fix("Mark the clause as new guidance", ((at, at, f"{indent}new guidance\n"),)))
+    return fixes
+
+
+def _item_insertion(text: str, clause: m.Clause) -> tuple[int, str]:
+    """Where a new item of a clause goes (a line of its own before its rationale, note or first example,
+    else before its closing brace) and the indentation of the clause's items."""
+    later = [t.span.start for t in (clause.rationale, clause.note) if t is not None]
+    later += [e.span.start for e in clause.examples]
+    body = text[clause.span.start:clause.span.end]
+    brace = clause.span.start + body.rindex("}") if "}" in body else clause.span.end
+    target = min(later) if later else brace
+    line_start = text.rfind("\n", 0, target) + 1
+    clause_line = text.rfind("\n", 0, clause.span.start) + 1
+    clause_indent = re.match(r"[ \t]*", text[clause_line:]).group()  # type: ignore[union-attr]
+    first_item = re.search(r"\n([ \t]+)\S", text[clause.span.start:target])
+    indent = first_item.group(1) if first_item else clause_indent + "    "
+    if text[line_start:target].strip():  # something precedes it on its line: break the line there
+        return target, "\n" + indent  # (the inserted text then ends with a line break before `target`)
+    return line_start, indent
+
+
+# ---------------------------------------------------------------------------
+# Formatting as the smallest edits
+# ---------------------------------------------------------------------------
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def minimal_edits(old: str, new: str) -> list[tuple[int, int, str]]:
+    """Edits (start, end, replacement; offsets into ``old``) that turn ``old`` into ``new``.
+
+    Lines are matched first (a formatter moves and re-indents lines); within each
+    changed run of lines only what differs is replaced (common leading and trailing
+    characters are kept), so an editor keeps the cursor, folds and marks of every
+    line the formatter did not touch. Edits are in document order and never overlap.
+    """
+    a, b = _LINE.findall(old), _LINE.findall(new)
+    starts = [0]
+    for line in a:
+        starts.append(starts[-1] + len(line))
+    edits = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        # Lines changed one for one (re-indented, re-aligned) are edited each on its own line.
+        if i2 - i1 == j2 - j1:
+            runs = [(i, j, i + 1, j + 1) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)]
+        else:
+            runs = [(i1, j1, i2, j2)]
+        for a1, b1, a2, b2 in runs:
+            start, end = starts[a1], starts[a2]
+            was, now = old[start:end], "".join(b[b1:b2])
+            if was == now:
+                continue
+            head = 0
+            while head < min(len(was), len(now)) and was[head] == now[head]:
+                head += 1
+            tail = 0
+            while tail < min(len(was), len(now)) - head and was[-1 - tail] == now[-1 - tail]:
+                tail += 1
+            edits.append((start + head, end - tail, now[head:len(now) - tail]))
+    return edits
+
+
 # ---------------------------------------------------------------------------
 # Diagnostics
 # ---------------------------------------------------------------------------
@@ -1391,8 +1655,13 @@ async def completion(ls: GovpostServer, params: lsp.CompletionParams) -> lsp.Com
 @guarded("document symbols")
 async def symbols(ls: GovpostServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
     state = await ls.current(params.text_document.uri)
-    if state is None or state.model is None:
+    if state is None:
         return []
+    if state.model is None:
+        # Never parsed yet: an outline read from the words, not an empty one.
+        text = ls.workspace.get_text_document(state.uri).source
+        return lexical_symbols(text, ls.positions(text))
+    # The last version that parsed (the drafter may be in the middle of an edit that does not).
     return document_symbols(state.model, ls.positions(state.model.text))
 
 
@@ -1432,7 +1701,42 @@ async def formatting(ls: GovpostServer, params: lsp.DocumentFormattingParams) ->
     if formatted == text:
         return []
     positions = ls.positions(text)
-    return [lsp.TextEdit(range=positions.range(0, len(text)), new_text=formatted)]
+    return [lsp.TextEdit(range=positions.range(start, end), new_text=replacement)
+            for start, end, replacement in minimal_edits(text, formatted)]
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_CODE_ACTION,
+    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]),
+)
+@guarded("code actions")
+async def code_actions(ls: GovpostServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+    """Quick fixes for the problems in the requested range: every "did you mean" hint, a missing
+    translation, a missing citation."""
+    state = await ls.current(params.text_document.uri)
+    if state is None or state.analysis is None:
+        return None
+    analysis = state.analysis
+    text = ls.workspace.get_text_document(state.uri).source
+    if text != analysis.text:
+        return None  # the analysis is of another version; the editor asks again
+    positions = ls.positions(text)
+    lo, hi = positions.offset(params.range.start), positions.offset(params.range.end)
+    published = lsp_diagnostics(analysis, positions, ls.encoding)
+    actions = []
+    for problem, shown in zip([*analysis.diagnostics, *analysis.findings], published, strict=True):
+        span = getattr(problem, "span", None)
+        if span is None or span.source.name != analysis.name or span.end < lo or span.start > hi:
+            continue
+        if params.context.only and lsp.CodeActionKind.QuickFix not in params.context.only:
+            continue
+        for fix in quick_fixes(analysis, problem):
+            edits = [lsp.TextEdit(range=positions.range(start, end), new_text=new) for start, end, new in fix.edits]
+            actions.append(lsp.CodeAction(
+                title=fix.title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[shown],
+                is_preferred=fix.preferred or None,
+                edit=lsp.WorkspaceEdit(changes={state.uri: edits})))
+    return actions
 
 
 @server.feature(_REFUSED)

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import orjson
 
-from .postschema import FIELDS, GROUPS, LIST_FIELDS
+from .postschema import FIELDS, GROUPS, LIST_FIELDS, META
 
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -298,6 +298,9 @@ def _fast(record: Any) -> dict[str, Any] | None:
             elif key in _FAST_GROUP:
                 if not _fast_group_alias(_FAST_GROUP[key], value):
                     return _fast_copy(record)
+            elif key == META:
+                if type(value) is not dict:
+                    return None
             else:
                 return None
         elif value is None:
@@ -375,6 +378,10 @@ def _fast_copy(record: dict[str, Any]) -> dict[str, Any] | None:
             if checked is None:
                 return None
             post[key] = checked
+        elif key == META:
+            if type(value) is not dict:
+                return None
+            post[key] = value
         else:
             return None
     account = post["account"] or {}
@@ -413,10 +420,16 @@ def _validate(record: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
                 post[key] = items
             else:
                 post[key] = _check_group(key, key, value, problems)
+        elif key == META:
+            if isinstance(value, dict):
+                post[key] = value  # never looked into: the post's own annotations
+            else:
+                problems.append(Problem("R304", key, f"`{key}` must be an object, not {_json_type(value)}",
+                                        "`meta` holds the post's own annotations as a JSON object"))
         else:
             problems.append(
                 Problem("R303", key, f"unknown field `{key}`",
-                        _suggest(key, [*_TOP_LEAVES, *GROUPS]) or "see schemas/post.schema.json")
+                        _suggest(key, [*_TOP_LEAVES, *GROUPS, META]) or "see schemas/post.schema.json")
             )
     if problems:
         return None, problems

@@ -77,6 +77,13 @@ GROUPS: dict[str, tuple[str, bool]] = {
 #: Top-level fields that hold lists of plain values.
 LIST_FIELDS = ("links", "labels")
 
+#: The one field a post may carry for its own purposes: any JSON object (an annotation: an
+#: expected outcome, where the post came from, a reviewer's note). The checker never reads it,
+#: no condition may name it, and it is passed through unchanged into the post's result record.
+META = "meta"
+META_DESCRIPTION = ("Annotations for the post's own purposes (an expected outcome, a source, a note): any JSON "
+                    "object. The checker ignores it and copies it unchanged into the post's result.")
+
 
 def field_names() -> list[str]:
     return sorted(FIELDS)
@@ -125,6 +132,7 @@ def json_schema() -> dict[str, Any]:
         obj = {"type": "object", "additionalProperties": False, "properties": inner,
                "description": description}
         props[name] = _nullable({"type": "array", "items": obj, "description": description} if is_list else obj)
+    props[META] = {"type": ["object", "null"], "description": META_DESCRIPTION}
     for path, ft in FIELDS.items():
         if "." in path:
             continue

@@ -86,7 +86,10 @@ def render_html(summary: Mapping[str, Any], *, title: str = "Audit of social-med
         "more_accounts": max(0, len(summary["accounts"]) - ACCOUNT_ROWS),
         "charts": charts,
     }
-    return _environment().get_template("report.html").render(data)
+    from .htmlfonts import embed
+
+    # The fonts govpost ships go into the page: posts in Hindi read on a machine without a Devanagari font.
+    return embed(_environment().get_template("report.html").render(data))
 
 
 def _share(n: int, total: int) -> str:

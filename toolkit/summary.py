@@ -425,78 +425,74 @@ def _sample(result: Mapping[str, Any], post: Mapping[str, Any] | None, month: st
 _LABELS = {"permitted": "permitted", "advisory": "advisory", "requires_sanction": "requires sanction",
            "prohibited": "prohibited"}
 _SHORT = {"permitted": "permitted", "advisory": "advisory", "requires_sanction": "sanction", "prohibited": "prohibited"}
-_STYLE = {"permitted": "32", "advisory": "33", "requires_sanction": "35", "prohibited": "31"}
+_STYLE = {"permitted": "green", "advisory": "yellow", "requires_sanction": "magenta", "prohibited": "red"}
 
 
 def render_summary_text(summary: Summary | Mapping[str, Any], *, color: bool = False, limit: int = 10) -> str:
     """The summary for a terminal: totals, outcomes, clauses, topics, months, accounts, posts, errors.
 
     ``limit`` bounds the rows of each table (accounts, posts, errors);
-    ``color`` adds ANSI colour to outcome names.
+    ``color`` colours outcome names. Tables are drawn by :func:`toolkit.terminal.table`.
     """
+    from .terminal import table
+
     data = summary.to_dict() if isinstance(summary, Summary) else summary
 
-    def paint(outcome: str, text: str) -> str:
-        return f"\x1b[{_STYLE[outcome]}m{text}\x1b[0m" if color else text
+    def outcome(o: str) -> tuple[str, str]:
+        return (_LABELS[o], _STYLE[o])
 
     def pct(n: int, total: int) -> str:
-        return f"{100 * n / total:5.1f}%" if total else "    -"
+        return f"{100 * n / total:.1f}%" if total else "-"
 
     out: list[str] = []
     total, checked = data["records"], data["checked"]
     out.append(f"{total} records: {checked} checked, {data['malformed']} malformed")
     out.append("")
     out.append("outcomes")
-    for o in OUTCOMES:
-        n = data["outcomes"][o]
-        out.append(f"  {paint(o, _LABELS[o].ljust(18))} {n:>10}  {pct(n, checked)}")
+    out += table(([outcome(o), str(data["outcomes"][o]), pct(data["outcomes"][o], checked)] for o in OUTCOMES),
+                 [("outcome", "left"), ("posts", "right"), ("share", "right")], header=False, color=color)
 
     if data["clauses"]:
         out.append("")
-        out.append("clauses applied (posts; deciding; top terms)")
-        width = max(len(f"{c['number']} {c['clause']}") for c in data["clauses"])
-        for c in data["clauses"]:
-            terms = ", ".join(f"{t['term']} ({t['posts']})" for t in c["terms"][:5])
-            name = f"{c['number']} {c['clause']}"
-            shown = paint(c["outcome"], _LABELS[c["outcome"]].ljust(17))
-            out.append(f"  {name:<{width}} {c['posts']:>8} {c['deciding']:>8}  {shown}"
-                       + (f"  {terms}" if terms else ""))
+        out.append("clauses applied")
+        out += table(([f"{c['number']} {c['clause']}", str(c["posts"]), str(c["deciding"]), outcome(c["outcome"]),
+                       ", ".join(f"{t['term']} ({t['posts']})" for t in c["terms"][:5])] for c in data["clauses"]),
+                     [("clause", "left"), ("posts", "right"), ("deciding", "right"), ("outcome", "left"),
+                      ("top terms (posts)", "left")], color=color)
 
     if data["topics"]:
         out.append("")
         out.append("topics (posts a clause of the topic applied to)")
-        width = max(len(t["topic"]) for t in data["topics"])
-        for t in data["topics"]:
-            out.append(f"  {t['topic']:<{width}} {t['posts']:>8}")
+        out += table(([t["topic"], str(t["posts"])] for t in data["topics"]), [("topic", "left"), ("posts", "right")],
+                     header=False, color=color)
 
-    def table(title: str, rows: list[dict[str, Any]], key: str, unknown: str) -> None:
+    def by_outcome(title: str, rows: list[dict[str, Any]], key: str, unknown: str) -> None:
         if not rows:
             return
         out.append("")
         out.append(title)
-        heads = "".join(f" {_SHORT[o]:>10}" for o in OUTCOMES)
-        names = [unknown if r[key] is None else str(r[key]) for r in rows[:limit]]
-        width = max(len(key), *(len(n) for n in names))
-        out.append(f"  {key:<{width}} {'posts':>8}{heads}")
-        for name, r in zip(names, rows[:limit], strict=False):
-            cells = "".join(f" {r['by_outcome'][o]:>10}" for o in OUTCOMES)
-            out.append(f"  {name:<{width}} {r['posts']:>8}{cells}")
+        out.extend(table(([unknown if r[key] is None else str(r[key]), str(r["posts"]),
+                           *(str(r["by_outcome"][o]) for o in OUTCOMES)] for r in rows[:limit]),
+                         [(key, "left"), ("posts", "right"), *((_SHORT[o], "right") for o in OUTCOMES)],
+                         color=color))
         if len(rows) > limit:
             out.append(f"  … and {len(rows) - limit} more")
 
     months = data["months"]
-    table("per month", months if len(months) <= 36 else months[-36:], "month", "(no date)")
-    table("per account (most flagged first)", data["accounts"], "account", "(no handle)")
+    by_outcome("per month", months if len(months) <= 36 else months[-36:], "month", "(no date)")
+    by_outcome("per account (most flagged first)", data["accounts"], "account", "(no handle)")
 
     posts = data["top_posts"][:limit]
     if posts:
         out.append("")
         out.append("posts at the highest outcome")
+        rows = []
         for p in posts:
             where = f"{p['input']}:{p['line']}" if p.get("input") else f"record {p['record']}"
             ident = f" (post {p['id']})" if p.get("id") is not None else ""
-            out.append(f"  {paint(p['outcome'], _LABELS[p['outcome']].ljust(17))}  {where}{ident}: "
-                       f"{', '.join(p['deciding'])}" + (f" — {', '.join(p['terms'][:5])}" if p["terms"] else ""))
+            rows.append([outcome(p["outcome"]), f"{where}{ident}: {', '.join(p['deciding'])}"
+                         + (f" — {', '.join(p['terms'][:5])}" if p["terms"] else "")])
+        out += table(rows, [("outcome", "left"), ("post", "left")], header=False, color=color)
 
     errors = data["errors"]
     if errors["records"]:

@@ -1,15 +1,21 @@
 """Measure the checker against a corpus of incidents and ordinary posts, each with a bound on its outcome.
 
-Each line of a bounded corpus (``tests/corpus/dev/dev-set.jsonl``) holds a
-post, what kind of post it is and the outcome a careful compliance officer
-would accept::
+Each line of a bounded corpus (``tests/corpus/dev/dev-set.jsonl``,
+``tests/corpus/validation/validation-set.jsonl``) is a post, as ``govpost
+check`` reads it, whose ``meta`` says what kind of post it is and the outcome
+a careful compliance officer would accept (the checker ignores ``meta`` and
+copies it into the result)::
 
-    {"id": "d0001", "post": {...},
-     "expect": {"kind": "incident", "min": "prohibited", "topics": ["attacks_on_colleagues"]},
-     "source": {"url": "...", "title": "...", "incident": "..."}, "why": "one sentence"}
+    {"id": "d0001", "text": "...", ...,
+     "meta": {"expect": {"kind": "incident", "min": "prohibited", "topics": ["attacks_on_colleagues"]},
+              "source": {"url": "...", "title": "...", "incident": "..."}, "style": [...], "why": "one sentence"}}
 
-    {"id": "d0301", "post": {...}, "expect": {"kind": "benign", "max": "permitted"},
-     "hard_negative": true, "source": {...}, "why": "..."}
+    {"id": "d0301", "text": "...", ..., "meta": {"expect": {"kind": "benign", "max": "permitted"},
+     "hard_negative": true, "source": {...}, "why": "..."}}
+
+so a corpus is checked as any file of posts is::
+
+    govpost check policies/in/ais-social-media.policy tests/corpus/dev/dev-set.jsonl --format jsonl
 
 An **incident** is caught when the checker's outcome is at least ``min``; a
 **benign** post is kept when its outcome is at most ``max``. A topic of an
@@ -71,12 +77,15 @@ def read(path: str | Path) -> list[Case]:
         if not text.strip():
             continue
         rec = json.loads(text)
-        expect = rec["expect"]
+        # A post whose `meta` holds the rest; a record of the former layout, {"id", "post", "expect", …}, too.
+        post, meta = (rec["post"], rec) if "post" in rec else (rec, rec["meta"])
+        expect = meta["expect"]
         kind = expect["kind"]
         bound = expect["min"] if kind == "incident" else expect["max"]
-        cases.append(Case(lineno, rec["id"], rec["post"], kind, bound, frozenset(expect.get("topics", ())),
-                          bool(rec.get("hard_negative") or expect.get("hard_negative")), rec.get("why", ""),
-                          tuple(rec.get("style", ()))))
+        cases.append(Case(lineno, meta.get("id", post.get("id")), post, kind, bound,
+                          frozenset(expect.get("topics", ())),
+                          bool(meta.get("hard_negative") or expect.get("hard_negative")), meta.get("why", ""),
+                          tuple(meta.get("style", ()))))
     return cases
 
 

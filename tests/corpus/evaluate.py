@@ -1,10 +1,15 @@
 """Measure the checker against the labelled corpus of All India Services posts.
 
-Each line of ``ais-posts.jsonl`` holds a post and what a careful compliance
-officer applying the AIS policy would decide about it::
+Each line of ``ais-posts.jsonl`` is a post, as ``govpost check`` reads it, whose
+``meta`` holds what a careful compliance officer applying the AIS policy would
+decide about it (the checker ignores ``meta`` and copies it into the result)::
 
-    {"post": {...}, "expect": {"outcome": "prohibited", "topics": ["political_neutrality"]},
-     "why": "one sentence"}
+    {"id": "c001", "text": "...", ...,
+     "meta": {"expect": {"outcome": "prohibited", "topics": ["political_neutrality"]}, "why": "one sentence"}}
+
+so the file is checked as any file of posts is::
+
+    govpost check policies/in/ais-social-media.policy tests/corpus/ais-posts.jsonl --format jsonl
 
 This script checks every post with the policy through the public API and
 reports how far the checker agrees:
@@ -218,19 +223,22 @@ def _case(lineno: int, text: str) -> Case:
     if not isinstance(record, dict):
         return Case(lineno, fallback_id, None, "?", frozenset(), "", problems=["a record is a JSON object"])
     problems = []
-    post = record.get("post")
-    expect = record.get("expect") if isinstance(record.get("expect"), dict) else {}
+    # A post whose `meta` holds the expectation; a record of the former layout, {"post", "expect", "why"}, too.
+    post = record.get("post") if "post" in record else record
+    meta = record.get("meta") if "post" not in record else record
+    meta = meta if isinstance(meta, dict) else {}
+    expect = meta.get("expect") if isinstance(meta.get("expect"), dict) else {}
     if not expect:
-        problems.append("no `expect` object")
+        problems.append("no `meta.expect` object")
     expected = expect.get("outcome", "?")
     if expected not in OUTCOMES:
         problems.append(f"expected outcome {expected!r} is not one of {', '.join(OUTCOMES)}")
     topics = expect.get("topics", [])
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-        problems.append("`expect.topics` must be a list of topic names")
+        problems.append("`meta.expect.topics` must be a list of topic names")
         topics = []
     pid = post.get("id") if isinstance(post, dict) and isinstance(post.get("id"), str) else fallback_id
-    return Case(lineno, pid, post, str(expected), frozenset(topics), str(record.get("why", "")), problems=problems)
+    return Case(lineno, pid, post, str(expected), frozenset(topics), str(meta.get("why", "")), problems=problems)
 
 
 def run(checker: Any, cases: Iterable[Case]) -> None:

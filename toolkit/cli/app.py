@@ -48,12 +48,11 @@ class Failure(click.ClickException):
             click.echo(self.message, err=True)
 
 
-def _color(stream: Any) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return bool(getattr(stream, "isatty", lambda: False)())
+def _color(stream: Any, flag: bool | None = None) -> bool:
+    """Whether to colour what goes to ``stream``: --color/--no-color, NO_COLOR, FORCE_COLOR, a terminal."""
+    from ..terminal import wants_color
+
+    return wants_color(stream, flag)
 
 
 def _print_diagnostics(diags: list[Diagnostic], fmt: str) -> None:
@@ -61,7 +60,8 @@ def _print_diagnostics(diags: list[Diagnostic], fmt: str) -> None:
         click.echo(render_json(diags))
         return
     if diags:
-        click.echo(render_text(diags, color=_color(sys.stderr)), err=True)
+        color = _color(sys.stderr)
+        click.echo(render_text(diags, color=color), err=True, color=color)
         click.echo(err=True)
 
 
@@ -86,11 +86,14 @@ def cannot_write(path: str | Path, exc: OSError) -> str:
 
 
 def emit(text: str, output: str | None, color: bool = False) -> None:
-    """A report to ``output`` (written atomically) or, without one, to standard output."""
+    """A report to ``output`` (written atomically) or, without one, to standard output.
+
+    ``color``: the report was styled because colour was wanted (FORCE_COLOR, --color), so its
+    styles are kept even into a pipe; click.echo would otherwise strip them there.
+    """
     if output:
         _write_atomic(Path(output), text)
     else:
-        # click.echo strips colour codes when not writing to a terminal, unless told otherwise.
         click.echo(text, nl=False, color=color)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -65,8 +66,9 @@ from .app import (
 @click.option("--summary", "summary", is_flag=True,
               help="Print the audit summary (outcomes, clauses, topics, accounts, months) instead of one result "
                    "per post; with --output, write the results there too.")
-@click.option("--output", "-o", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Write the results (JSON Lines) to this file instead of standard output.")
+@click.option("--output", "-o", "output_path", type=click.Path(allow_dash=True),
+              help="Write the results (JSON Lines) to this file instead of standard output; with --engine dask, "
+                   "the folder of part files (created if missing, or an existing one).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Check on this machine, or on a Dask cluster (results written as part files to --output DIR).")
 @click.option("--scheduler", metavar="ADDRESS",
@@ -123,6 +125,9 @@ def check(target: str, inputs: tuple[str, ...], fmt: str | None, fail_on: str, e
                     threshold)
     if scheduler:
         raise Failure(EXIT_INVALID, "error: --scheduler is an option of --engine dask")
+    if to_file and os.path.isdir(output_path or ""):
+        raise Failure(EXIT_INVALID, f"error: `{output_path}` is a folder; --output names the file the results go to "
+                                    "(a folder of part files is for --engine dask)")
     run = _Run(checker, fmt, threshold, errors_path, output_path if to_file else None, summary, quiet)
     try:
         run.go(inputs, input_format, columns, jobs or default_jobs())
@@ -133,7 +138,8 @@ def check(target: str, inputs: tuple[str, ...], fmt: str | None, fail_on: str, e
     if summary:
         from ..summary import render_summary_text
 
-        click.echo(render_summary_text(run.summary, color=_color(sys.stdout)))
+        color = _color(sys.stdout)
+        click.echo(render_summary_text(run.summary, color=color), color=color)
     if run.invalid:
         raise SystemExit(EXIT_INVALID)
     raise SystemExit(EXIT_FINDINGS if run.at_fail else EXIT_OK)
@@ -152,7 +158,8 @@ def _check_dask(ruleset: dict[str, Any], inputs: tuple[str, ...], input_format: 
         raise Failure(EXIT_INVALID, "error: --engine dask reads files that every worker can read, not standard input")
     try:
         result = check_with_dask(ruleset, inputs, output_path, scheduler=scheduler, n_workers=jobs or None,
-                                 input_format=input_format, columns=columns, errors_path=errors_path)
+                                 input_format=input_format, columns=columns, errors_path=errors_path,
+                                 on_errors=_print_errors)
     except DaskEngineError as exc:
         raise Failure(EXIT_INVALID, f"error: {exc}") from None
     except InputError as exc:
@@ -160,7 +167,8 @@ def _check_dask(ruleset: dict[str, Any], inputs: tuple[str, ...], input_format: 
     except OSError as exc:  # the part files cannot be written (a full disk, a folder that is not one)
         raise Failure(EXIT_INVALID, cannot_write(getattr(exc, "filename", None) or output_path, exc)) from None
     if summary:
-        click.echo(render_summary_text(result, color=_color(sys.stdout)))
+        color = _color(sys.stdout)
+        click.echo(render_summary_text(result, color=color), color=color)
     if result.error_records:
         raise SystemExit(EXIT_INVALID)
     raise SystemExit(EXIT_FINDINGS if sum(result.outcomes[threshold:]) else EXIT_OK)
@@ -185,7 +193,8 @@ def _check_single(checker: Any, post: dict[str, Any], fmt: str, threshold: int) 
     elif fmt == "json":
         click.echo(json.dumps([out], ensure_ascii=False, indent=2))
     else:
-        click.echo(_render_verdict(verdict, post, _color(sys.stdout), None, 1))
+        color = _color(sys.stdout)
+        click.echo(_render_verdict(verdict, post, color, None, 1), color=color)
     at_fail = OUTCOME_CHOICES.index(verdict.outcome) >= threshold
     raise SystemExit(EXIT_FINDINGS if at_fail else EXIT_OK)
 
@@ -208,7 +217,9 @@ class _Run:
         self.results_out = _open_out(output_path) if output_path else None
         # Results on standard output unless they go to --output or the summary is printed there.
         self.stdout = None if summary or output_path else sys.stdout.buffer
-        self.progress = _Progress(enabled=not quiet and _is_terminal(sys.stderr))
+        from ..terminal import ProgressLine
+
+        self.progress = ProgressLine(enabled=not quiet and _is_terminal(sys.stderr), color=_color(sys.stderr))
         self.color = _color(sys.stdout)
 
     @property
@@ -302,10 +313,7 @@ class _Run:
         for err in errors:
             if self.errors_out is not None:
                 self._write(self.errors_out, json.dumps(err, ensure_ascii=False).encode("utf-8") + b"\n")
-            for p in err["errors"]:
-                hint = f" ({p['help']})" if p.get("help") else ""
-                click.echo(f"{err['input']}:{err['line']}: error[{p['code']}]: record {err['record']}: "
-                           f"{p['message']}{hint}", err=True)
+        _print_errors(errors)
 
     def _text(self, inputs: tuple[str, ...], input_format: str | None, columns: ColumnMap) -> None:
         """A readable report per post: checked in this process, as it needs each post and verdict."""
@@ -321,7 +329,7 @@ class _Run:
             if self.results_out is not None:  # --format text with --output: the report goes to the file
                 self.results_out.write((_render_verdict(verdict, post, False, name, index) + "\n").encode("utf-8"))
             else:
-                click.echo(_render_verdict(verdict, post, self.color, name, index))
+                click.echo(_render_verdict(verdict, post, self.color, name, index), color=self.color)
             self.progress.update(self.records)
         total = sum(self.counts) + self.invalid
         parts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in zip(OUTCOME_CHOICES, self.counts, strict=True) if n)
@@ -339,6 +347,15 @@ class _Run:
                 yield chunk.source, index, line, value, problem
 
 
+def _print_errors(errors: list[dict[str, Any]]) -> None:
+    """Malformed records on standard error, one line per problem: ``posts.jsonl:10: error[R301]: record 10: …``."""
+    for err in errors:
+        for p in err["errors"]:
+            hint = f" ({p['help']})" if p.get("help") else ""
+            click.echo(f"{err['input']}:{err['line']}: error[{p['code']}]: record {err['record']}: "
+                       f"{p['message']}{hint}", err=True)
+
+
 def _open_out(path: str) -> Any:
     """The file named by --output or --errors, written beside it and put in place when the run is complete."""
     from pathlib import Path
@@ -353,53 +370,6 @@ def _open_out(path: str) -> Any:
 
 def _is_terminal(stream: Any) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
-
-
-class _Progress:
-    """Records checked, rate and elapsed time, on one line of standard error that rewrites itself.
-
-    Shown only on a terminal, and redrawn at most ten times a second; the line
-    is cleared before anything else is written to standard error.
-    """
-
-    def __init__(self, enabled: bool):
-        import time
-
-        self.enabled = enabled
-        self._clock = time.monotonic
-        self._start = self._clock()
-        self._last = 0.0
-        self._shown = False
-        self._records = 0
-
-    def update(self, records: int) -> None:
-        self._records = records
-        if not self.enabled:
-            return
-        now = self._clock()
-        if now - self._last < 0.1:
-            return
-        self._last = now
-        self._draw(now)
-
-    def _draw(self, now: float) -> None:
-        elapsed = now - self._start
-        rate = self._records / elapsed if elapsed > 0 else 0.0
-        minutes, seconds = divmod(int(elapsed), 60)
-        click.echo(f"\r\x1b[2K{self._records:,} records  {rate:,.0f} records/s  {minutes:d}:{seconds:02d}",
-                   err=True, nl=False)
-        self._shown = True
-
-    def clear(self) -> None:
-        if self._shown:
-            click.echo("\r\x1b[2K", err=True, nl=False)
-            self._shown = False
-
-    def finish(self) -> None:
-        if self.enabled and self._records:
-            self._draw(self._clock())
-            click.echo(err=True)
-            self._shown = False
 
 
 def _single_post(options: dict[str, Any]) -> dict[str, Any] | None:
@@ -447,8 +417,10 @@ _OUTCOME_STYLE = {
 
 
 def _render_verdict(verdict: Any, post: dict[str, Any], color: bool, name: str | None, index: int) -> str:
-    def style(s: str, **kw: Any) -> str:
-        return click.style(s, **kw) if color else s
+    from ..terminal import paint
+
+    def style(s: str, fg: str, bold: bool = False) -> str:
+        return paint(s, f"bold {fg}" if bold else fg, color)
 
     label, fg = _OUTCOME_STYLE[verdict.outcome]
     if name is None:
@@ -461,7 +433,7 @@ def _render_verdict(verdict: Any, post: dict[str, Any], color: bool, name: str |
     for f in verdict.findings:
         flabel, ffg = _OUTCOME_STYLE[f["outcome"]]
         decides = " (decides)" if f["clause"] in verdict.deciding else ""
-        lines.append(f"  {f['number']} {f['clause']}: {f['title']} — {style(flabel.lower(), fg=ffg)}{decides}")
+        lines.append(f"  {f['number']} {f['clause']}: {f['title']} — {style(flabel.lower(), ffg)}{decides}")
         if f.get("authority"):
             lines.append(f"      sanction of: {f['authority']['title']}")
         if f["citations"]:
@@ -472,7 +444,7 @@ def _render_verdict(verdict: Any, post: dict[str, Any], color: bool, name: str |
         lines.append(f"  {e['number']} {e['clause']} does not apply: {e['exception']}")
     for w in verdict.warnings:
         hint = f" ({w['help']})" if w.get("help") else ""
-        lines.append(f"  {style('warning', fg='yellow')}[{w['code']}]: {w['field']}: {w['message']}{hint}")
+        lines.append(f"  {style('warning', 'yellow')}[{w['code']}]: {w['field']}: {w['message']}{hint}")
     return "\n".join(lines)
 
 
@@ -504,6 +476,8 @@ def _lookup(post: dict[str, Any], where: str) -> Any:
 
 
 def _highlight(text: str, ranges: list[tuple[int, int]], color: bool) -> str:
+    from ..terminal import paint
+
     merged: list[list[int]] = []
     for s, e in sorted(ranges):
         if merged and s <= merged[-1][1]:
@@ -515,7 +489,7 @@ def _highlight(text: str, ranges: list[tuple[int, int]], color: bool) -> str:
     for s, e in merged:
         out.append(text[pos:s])
         word = text[s:e]
-        out.append(click.style(word, fg="red", bold=True, underline=True) if color else f"[{word}]")
+        out.append(paint(word, "bold underline red") if color else f"[{word}]")
         pos = e
     out.append(text[pos:])
     shown = "".join(out)

@@ -20,7 +20,7 @@ COLOR_OPTION = click.option("--color/--no-color", "color", default=None,
 def _use_color(color: bool | None, fmt: str, output: str | None) -> bool:
     if fmt != "text" or output:
         return bool(color) and fmt == "text"
-    return _color(sys.stdout) if color is None else color
+    return _color(sys.stdout, color)
 
 
 def _invalid(exc: Exception) -> Failure:

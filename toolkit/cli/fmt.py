@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..diagnostics import Diagnostic, DiagnosticError
+from ..terminal import paint
 from .app import (
     EXIT_FINDINGS,
     EXIT_INTERNAL,
@@ -157,5 +158,6 @@ def fmt_cmd(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
     summary = f"{changed} file{'s' if changed != 1 else ''} {verb}, {unchanged} unchanged"
     if failed:
         summary += f", {failed} not formatted"
-    click.echo(click.style(summary, bold=True) if _color(sys.stderr) else summary, err=True)
+    color = _color(sys.stderr)
+    click.echo(paint(summary, "bold", color), err=True, color=color)
     raise SystemExit(code)

@@ -59,24 +59,40 @@ def lint_cmd(paths: tuple[str, ...], fmt: str, fail_on: str | None, config_path:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_INVALID) from None
     if list_rules:
-        for rule in lint.RULES.values():
-            state = "on " if rule.code in config.enabled else "off"
-            click.echo(f"{rule.code}  {state}  {config.severity_of(rule.code):7}  {rule.name:26} {rule.rationale}")
+        from ..terminal import table
+
+        rows = [[rule.code, "on" if rule.code in config.enabled else "off", config.severity_of(rule.code), rule.name,
+                 rule.rationale] for rule in lint.RULES.values()]
+        for line in table(rows, [("code", "left"), ("state", "left"), ("severity", "left"), ("name", "left"),
+                                 ("rationale", "left")], header=False, indent=0):
+            click.echo(line)
         raise SystemExit(EXIT_OK)
 
     code = EXIT_OK
     findings: list[lint.Finding] = []
+    shown: set[tuple[object, ...]] = set()  # a shared file's problems are reported once, not per policy
     for path in policy_files(paths or (".",)):
         result = lint.lint_file(path, config)
-        if result.diagnostics:
-            _print_diagnostics(result.diagnostics, "text")
-            click.echo(f"{path}: not linted: the policy is invalid (see `govpost validate`)", err=True)
+        if not result.linted:
             code = EXIT_INVALID
+        reported = [lint.finding_of(d, str(path)) for d in result.diagnostics]
+        if fmt == "text" and not result.linted:
+            # For people: the errors as `govpost validate` prints them, on standard error.
+            fresh = [d for d, f in zip(result.diagnostics, reported, strict=True) if f.key not in shown]
+            shown.update(f.key for f in reported)
+            if fresh:
+                _print_diagnostics(fresh, "text")
+            click.echo(f"{path}: not linted: the policy is invalid (see `govpost validate`)", err=True)
             continue
+        # Every diagnostic, syntax and semantic too, is a result of the report (SARIF, GitHub, JSON):
+        # code scanning must see a broken policy as broken, not as clean.
+        findings.extend(reported)
         findings.extend(result.findings)
+    findings = lint.unique_findings(findings)
 
+    color = fmt == "text" and output is None and _color(sys.stdout)
     if fmt == "text":
-        report = lint.render_text(findings, color=_color(sys.stdout) and output is None)
+        report = lint.render_text(findings, color=color)
         counts = {s: sum(1 for f in findings if f.severity == s) for s in lint.SEVERITIES}
         summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in reversed(counts.items()) if n)
         report = (report + "\n\n" if report else "") + f"{len(findings)} finding{'s' if len(findings) != 1 else ''}" \
@@ -87,7 +103,7 @@ def lint_cmd(paths: tuple[str, ...], fmt: str, fail_on: str | None, config_path:
         report = lint.render_sarif(findings, config)
     else:
         report = lint.render_github(findings)
-    emit(report + "\n" if report else "", output)
+    emit(report + "\n" if report else "", output, color)
     if code == EXIT_OK and lint.fails(findings, fail_on or config.fail_on):
         code = EXIT_FINDINGS
     raise SystemExit(code)

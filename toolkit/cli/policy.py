@@ -128,15 +128,17 @@ def test(policies: tuple[str, ...], junit: str | None, fmt: str, min_coverage: f
 
 
 def _print_test_report(path: str, report: Any, verbose: bool) -> None:
+    from ..terminal import paint
+
     color = _color(sys.stdout)
-    ok = click.style("ok", fg="green") if color else "ok"
-    fail = click.style("FAIL", fg="red", bold=True) if color else "FAIL"
+    ok = paint("ok", "green", color)
+    fail = paint("FAIL", "bold red", color)
     click.echo(f"{path}: {len(report.results)} examples")
     for r in report.results:
         if r.passed and not verbose:
             continue
         where = f"{r.source.get('file')}:{r.source.get('line')}"
-        click.echo(f"  {ok if r.passed else fail}  {r.clause}: {r.title}  ({where})")
+        click.echo(f"  {ok if r.passed else fail}  {r.clause}: {r.title}  ({where})", color=color)
         if not r.passed:
             click.echo(f"        {r.failure()}")
     cov = f"{report.coverage * 100:.0f}%"

@@ -129,7 +129,7 @@ def report(results: tuple[str, ...], errors_paths: tuple[str, ...], fmt: str, ou
                 else f"{problems.count} lines are not check results")
         raise Failure(EXIT_INVALID, f"error: {what}{more}; no report written")
 
-    use_color = fmt == "text" and not output and (_color(sys.stdout) if color is None else bool(color))
+    use_color = fmt == "text" and not output and _color(sys.stdout, color)
     if fmt == "json":
         import json
 
